@@ -231,6 +231,10 @@ fn sum_u64(data: &[u8]) -> u64 {
         }
     }
     let mut sum = acc.iter().fold(0u64, |a, &b| a.wrapping_add(b));
+    let (words, tail) = tail.as_chunks::<8>();
+    for word in words {
+        sum = sum.wrapping_add(u64::from_le_bytes(*word));
+    }
     for &b in tail {
         sum = sum.wrapping_add(u64::from(b));
     }

@@ -7,6 +7,7 @@
 #![allow(clippy::std_instead_of_core, reason = "a std binary")]
 
 mod bench;
+mod ec;
 mod engines;
 
 use std::io::Write;
@@ -35,6 +36,11 @@ enum Command {
     /// Line-rate report on built-in deterministic data: GB/s per core, Gb/s, and cores needed
     /// for 400 and 800 Gb/s.
     Bench(BenchArgs),
+    /// Reed-Solomon erasure coding of files (GF(2^8), ISA-L compatible).
+    Ec {
+        #[command(subcommand)]
+        command: ec::EcCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Backends { json } => backends(json),
         Command::Bench(args) => run_bench(&args),
+        Command::Ec { command } => ec::run(command),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,15 @@
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 cpufeatures::new!(avx512_gfni, "avx512f", "avx512bw", "gfni");
 
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+cpufeatures::new!(avx2_probe, "avx2");
+
+/// Whether the CPU (and OS) support the `Avx2` backend.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub(crate) fn avx2() -> bool {
+    avx2_probe::get()
+}
+
 /// Whether the CPU has every feature of the `Avx512` backend.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub(crate) fn avx512() -> bool {
@@ -26,6 +35,7 @@ mod tests {
             && std::is_x86_feature_detected!("avx512bw")
             && std::is_x86_feature_detected!("gfni");
         assert_eq!(super::avx512(), std_says);
+        assert_eq!(super::avx2(), std::is_x86_feature_detected!("avx2"));
     }
 
     #[cfg(target_arch = "aarch64")]

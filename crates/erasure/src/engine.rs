@@ -8,11 +8,11 @@
 
 #![forbid(unsafe_code)]
 
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-use crate::backend::Avx512;
 #[cfg(target_arch = "aarch64")]
 use crate::backend::Neon;
 use crate::backend::Scalar;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use crate::backend::{Avx2, Avx512};
 use crate::{Code, Error, MAX_SHARDS};
 
 /// Which implementation runs. Tests, benches and the CLI iterate [`Backend::ALL`].
@@ -23,19 +23,27 @@ pub enum Backend {
     Scalar,
     /// x86_64 with AVX-512F, AVX-512BW and GFNI.
     Avx512,
+    /// x86_64 with AVX2 (for CPUs without AVX-512 + GFNI).
+    Avx2,
     /// aarch64 Advanced SIMD.
     Neon,
 }
 
 impl Backend {
     /// Every backend, fastest first.
-    pub const ALL: [Backend; 3] = [Backend::Avx512, Backend::Neon, Backend::Scalar];
+    pub const ALL: [Backend; 4] = [
+        Backend::Avx512,
+        Backend::Avx2,
+        Backend::Neon,
+        Backend::Scalar,
+    ];
 
     /// Lower-case name: `scalar`, `avx512`, `neon`.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Scalar => "scalar",
             Backend::Avx512 => "avx512",
+            Backend::Avx2 => "avx2",
             Backend::Neon => "neon",
         }
     }
@@ -44,7 +52,9 @@ impl Backend {
     pub const fn is_compiled(self) -> bool {
         match self {
             Backend::Scalar => true,
-            Backend::Avx512 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
+            Backend::Avx512 | Backend::Avx2 => {
+                cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
+            }
             Backend::Neon => cfg!(target_arch = "aarch64"),
         }
     }
@@ -54,6 +64,7 @@ impl Backend {
         match self {
             Backend::Scalar => &[],
             Backend::Avx512 => &["avx512f", "avx512bw", "gfni"],
+            Backend::Avx2 => &["avx2"],
             Backend::Neon => &["neon"],
         }
     }
@@ -391,6 +402,9 @@ pub enum Auto {
     /// See `Avx512`.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     Avx512(Avx512),
+    /// See `Avx2`.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    Avx2(Avx2),
     /// See `Neon`.
     #[cfg(target_arch = "aarch64")]
     Neon(Neon),
@@ -412,6 +426,8 @@ impl Auto {
             Backend::Scalar => Some(Auto::Scalar(Scalar)),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Backend::Avx512 => Avx512::new().map(Auto::Avx512),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Backend::Avx2 => Avx2::new().map(Auto::Avx2),
             #[cfg(target_arch = "aarch64")]
             Backend::Neon => Neon::new().map(Auto::Neon),
             #[allow(
@@ -435,6 +451,8 @@ impl ErasureCoder for Auto {
             Auto::Scalar(e) => e.backend(),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx512(e) => e.backend(),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx2(e) => e.backend(),
             #[cfg(target_arch = "aarch64")]
             Auto::Neon(e) => e.backend(),
         }
@@ -445,6 +463,8 @@ impl ErasureCoder for Auto {
             Auto::Scalar(e) => e.dot_prod(coeffs, srcs, outs),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx512(e) => e.dot_prod(coeffs, srcs, outs),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx2(e) => e.dot_prod(coeffs, srcs, outs),
             #[cfg(target_arch = "aarch64")]
             Auto::Neon(e) => e.dot_prod(coeffs, srcs, outs),
         }
@@ -455,6 +475,8 @@ impl ErasureCoder for Auto {
             Auto::Scalar(e) => e.mul_acc(coeffs, src, outs),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx512(e) => e.mul_acc(coeffs, src, outs),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx2(e) => e.mul_acc(coeffs, src, outs),
             #[cfg(target_arch = "aarch64")]
             Auto::Neon(e) => e.mul_acc(coeffs, src, outs),
         }

@@ -19,11 +19,11 @@ mod error;
 pub mod gf;
 mod matrix;
 
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub use backend::Avx512;
 #[cfg(target_arch = "aarch64")]
 pub use backend::Neon;
 pub use backend::Scalar;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub use backend::{Avx2, Avx512};
 pub use engine::{Auto, Backend, ErasureCoder, Workspace};
 pub use error::Error;
 pub use matrix::{Code, MAX_PARITY_COEFFICIENTS, MAX_SHARDS, Matrix, MatrixKind};
