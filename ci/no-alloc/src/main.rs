@@ -4,7 +4,10 @@
 #![no_std]
 #![no_main]
 
+use core::hint::black_box;
 use core::panic::PanicInfo;
+
+use offload_erasure::{Auto, Code, ErasureCoder, Error, Workspace};
 
 #[panic_handler]
 fn panic(_info: &PanicInfo<'_>) -> ! {
@@ -17,5 +20,124 @@ fn panic(_info: &PanicInfo<'_>) -> ! {
 /// linker keeps each call.
 #[unsafe(no_mangle)]
 pub extern "C" fn offload_no_alloc_main() -> u32 {
-    0
+    erasure()
+}
+
+/// Folds `x` into the running digest.
+fn mix(acc: u32, x: u32) -> u32 {
+    acc.rotate_left(5) ^ x.wrapping_mul(0x9E37_79B9)
+}
+
+/// Folds a result: its value, or a distinct mark per error.
+fn mix_result(acc: u32, r: Result<u32, Error>) -> u32 {
+    match r {
+        Ok(v) => mix(acc, v),
+        Err(Error::TooManyMissing { missing, max }) => mix(mix(acc, 0xE1), pair(missing, max)),
+        Err(_) => mix(acc, 0xEE),
+    }
+}
+
+/// Two small counts as one number.
+fn pair(a: usize, b: usize) -> u32 {
+    u32::try_from(a.wrapping_mul(256).wrapping_add(b)).unwrap_or(u32::MAX)
+}
+
+/// Folds every byte of `shards`.
+fn digest(acc: u32, shards: &[[u8; LEN]]) -> u32 {
+    shards
+        .iter()
+        .flatten()
+        .fold(acc, |acc, &b| mix(acc, u32::from(b)))
+}
+
+/// offload-erasure: a Cauchy 4+2 and a Vandermonde 5+3 stripe, each encoded, verified,
+/// reconstructed after losses, and patched by `update`; plus a refused reconstruction.
+fn erasure() -> u32 {
+    let coder = black_box(Auto::detect());
+    let mut ws = Workspace::new();
+    let mut acc = mix(0, coder.backend().name().len() as u32);
+    acc = mix_result(
+        acc,
+        Code::cauchy(black_box(4), black_box(2))
+            .and_then(|code| stripe::<4, 2, 6>(coder, &code, &mut ws, black_box(0x5A))),
+    );
+    acc = mix_result(
+        acc,
+        Code::vandermonde(black_box(5), black_box(3))
+            .and_then(|code| stripe::<5, 3, 8>(coder, &code, &mut ws, black_box(0xC3))),
+    );
+    acc
+}
+
+/// Bytes per shard.
+const LEN: usize = 100;
+
+fn refs<const N: usize>(shards: &[[u8; LEN]]) -> [&[u8]; N] {
+    let mut it = shards.iter();
+    core::array::from_fn(|_| it.next().map_or(&[][..], |s| &s[..]))
+}
+
+fn muts<const N: usize>(shards: &mut [[u8; LEN]]) -> [&mut [u8]; N] {
+    let mut it = shards.iter_mut();
+    core::array::from_fn(|_| it.next().map_or(&mut [][..], |s| &mut s[..]))
+}
+
+/// One stripe of `K` data and `M` parity shards (`N = K + M`) through every operation.
+fn stripe<const K: usize, const M: usize, const N: usize>(
+    coder: Auto,
+    code: &Code,
+    ws: &mut Workspace,
+    seed: u8,
+) -> Result<u32, Error> {
+    let mut shards = [[0u8; LEN]; N];
+    for (i, b) in shards[..K].iter_mut().flatten().enumerate() {
+        *b = (i as u8).wrapping_mul(29) ^ seed;
+    }
+    let shards = black_box(shards);
+    let mut acc = 0;
+
+    // Encode.
+    let mut intact = shards;
+    let (data, parity) = intact.split_at_mut(K);
+    coder.encode(code, &refs::<K>(data), &mut muts::<M>(parity))?;
+    acc = digest(acc, &intact[K..]);
+    acc = mix(acc, u32::from(coder.verify(code, &refs::<N>(&intact), ws)?));
+
+    // Lose M shards (one data, the rest wherever black_box says), rebuild everything.
+    let mut present = [true; N];
+    present[black_box(1)] = false;
+    for i in 1..M {
+        present[black_box(K + i) % N] = false;
+    }
+    let mut damaged = intact;
+    for (s, _) in damaged.iter_mut().zip(present).filter(|(_, p)| !p) {
+        s.fill(black_box(0xEE));
+    }
+    let mut rebuilt = damaged;
+    coder.reconstruct(code, &mut muts::<N>(&mut rebuilt), &present, ws)?;
+    acc = mix(acc, u32::from(rebuilt == intact));
+    let mut rebuilt = damaged;
+    coder.reconstruct_data(code, &mut muts::<N>(&mut rebuilt), &present, ws)?;
+    acc = mix(acc, u32::from(rebuilt[..K] == intact[..K]));
+
+    // One loss too many is refused (and folded as its error).
+    let mut too_many = present;
+    if let Some(p) = too_many.iter_mut().find(|p| **p) {
+        *p = false;
+    }
+    let refused = coder.reconstruct(code, &mut muts::<N>(&mut damaged), &too_many, ws);
+    acc = mix_result(acc, refused.map(|()| 0));
+
+    // Patch the parity after rewriting one data shard, then verify the new stripe.
+    let index = black_box(K - 1);
+    let mut new = intact[index];
+    for (j, b) in new.iter_mut().enumerate() {
+        *b ^= (j as u8) | 1;
+    }
+    let old = intact[index];
+    coder.update(code, index, &old, &new, &mut muts::<M>(&mut intact[K..]))?;
+    intact[index] = new;
+    acc = digest(acc, &intact[K..]);
+    acc = mix(acc, u32::from(coder.verify(code, &refs::<N>(&intact), ws)?));
+    Ok(acc)
 }

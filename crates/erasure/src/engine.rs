@@ -77,8 +77,9 @@ impl core::fmt::Display for Backend {
 }
 
 /// Caller-owned scratch for [`ErasureCoder::reconstruct`] and [`ErasureCoder::verify`]:
-/// room for a `256 x 255` matrix, 65,280 bytes. Put it in a `static`, a `Box` or a large
-/// stack; one workspace serves any number of calls, one at a time.
+/// room for a `256 x 255` matrix, 65,280 bytes. Keep it in a `Box`, a large stack, or a
+/// `static` behind a lock (every call takes `&mut`); one workspace serves any number of
+/// calls, one at a time.
 #[derive(Clone)]
 pub struct Workspace {
     pub(crate) bytes: [u8; Workspace::SIZE],
@@ -88,7 +89,7 @@ impl Workspace {
     /// Bytes of scratch: `MAX_SHARDS * (MAX_SHARDS - 1)`.
     pub const SIZE: usize = MAX_SHARDS * (MAX_SHARDS - 1);
 
-    /// A zeroed workspace (usable in a `static`).
+    /// A zeroed workspace (`const`, so it can initialise a `static`).
     pub const fn new() -> Self {
         Self {
             bytes: [0; Self::SIZE],
@@ -195,8 +196,8 @@ pub trait ErasureCoder: Copy + core::fmt::Debug {
     ///
     /// # Errors
     /// [`Error::CoefficientCount`] unless `coeffs.len() == outs.len()`;
-    /// [`Error::ShardLength`] unless every output has `src.len()` bytes. On error nothing is
-    /// written.
+    /// [`Error::ShardLength`] unless every output has `src.len()` bytes (the source is index
+    /// 0, outputs are numbered from 1). On error nothing is written.
     fn mul_acc(&self, coeffs: &[u8], src: &[u8], outs: &mut [&mut [u8]]) -> Result<(), Error>;
 
     /// Computes the `m` parity shards of `k` data shards.

@@ -87,6 +87,10 @@ pub const fn pow(a: u8, n: usize) -> u8 {
 }
 
 /// The 8x8 bit matrix of multiplication by each coefficient, in `vgf2p8affineqb` layout.
+#[cfg_attr(
+    not(any(all(target_arch = "x86_64", target_feature = "sse2"), test)),
+    expect(dead_code, reason = "only the AVX-512 backend uses GFNI matrices")
+)]
 pub(crate) const GFNI_MATRIX: [u64; 256] = {
     let mut t = [0u64; 256];
     let mut c = 0;
@@ -113,7 +117,11 @@ pub(crate) const GFNI_MATRIX: [u64; 256] = {
 /// `NIBBLE_TABLE[c] = [c * 0x00, c * 0x01, …, c * 0x0F, c * 0x00, c * 0x10, …, c * 0xF0]`:
 /// low-nibble products, then high-nibble products (ISA-L's `ec_init_tables` layout).
 #[cfg_attr(
-    not(any(target_arch = "aarch64", target_arch = "x86_64", test)),
+    not(any(
+        target_arch = "aarch64",
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        test
+    )),
     expect(dead_code, reason = "only the AVX2 and NEON backends shuffle nibbles")
 )]
 pub(crate) const NIBBLE_TABLE: [[u8; 32]; 256] = {
@@ -149,6 +157,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "exhaustive: natively 0.1 s, under Miri minutes")]
     fn mul_matches_definition_exhaustively() {
         for a in 0..=255u8 {
             for b in 0..=255u8 {
@@ -186,6 +195,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "exhaustive: natively 0.1 s, under Miri minutes")]
     fn gfni_matrix_applies_as_affine() {
         // A software model of vgf2p8affineqb with imm8 = 0: output bit i is the parity of
         // (matrix byte 7 - i) AND x.
@@ -204,6 +214,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "exhaustive: natively 0.1 s, under Miri minutes")]
     fn nibble_tables_split_products() {
         for c in 0..=255u8 {
             let t = NIBBLE_TABLE[c as usize];

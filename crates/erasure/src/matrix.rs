@@ -261,7 +261,10 @@ mod tests {
             );
         }
         assert!(Code::cauchy(255, 1).is_ok());
-        assert!(Code::vandermonde(128, 128).is_ok());
+        if !cfg!(miri) {
+            // 2M field products: instant natively, minutes under Miri.
+            assert!(Code::vandermonde(128, 128).is_ok());
+        }
     }
 
     #[test]

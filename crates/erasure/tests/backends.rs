@@ -26,7 +26,7 @@ fn engines() -> Vec<(&'static str, Auto)> {
 /// Lengths around the 16- and 64-byte vector widths and the 256-byte scalar strip.
 fn lengths() -> Vec<usize> {
     let mut v: Vec<usize> = if cfg!(miri) {
-        vec![0, 1, 15, 16, 17, 63, 64, 65, 129]
+        vec![0, 1, 17, 64, 65]
     } else {
         (0..=200).collect()
     };
@@ -103,7 +103,12 @@ fn dot_prod_at(
 #[test]
 fn scalar_matches_naive() {
     let mut rng = Rng::new(1);
-    for (k, m) in [(1, 1), (3, 2), (5, 7), (10, 4)] {
+    let shapes: &[(usize, usize)] = if cfg!(miri) {
+        &[(3, 2)]
+    } else {
+        &[(1, 1), (3, 2), (5, 7), (10, 4)]
+    };
+    for &(k, m) in shapes {
         for len in lengths() {
             let srcs: Vec<Vec<u8>> = (0..k).map(|_| rng.bytes(len)).collect();
             let coeffs = rng.bytes(k * m);
@@ -118,12 +123,23 @@ fn scalar_matches_naive() {
 fn dot_prod_all_backends_match_scalar_on_lengths_and_offsets() {
     let mut rng = Rng::new(2);
     for (name, e) in engines() {
-        for (k, m) in [(1, 1), (2, 1), (4, 2), (7, 5), (10, 4), (3, 6)] {
+        let shapes: &[(usize, usize)] = if cfg!(miri) {
+            &[(1, 1), (3, 2), (7, 5)]
+        } else {
+            &[(1, 1), (2, 1), (4, 2), (7, 5), (10, 4), (3, 6)]
+        };
+        for &(k, m) in shapes {
             for len in lengths() {
                 let srcs: Vec<Vec<u8>> = (0..k).map(|_| rng.bytes(len)).collect();
                 let coeffs = rng.bytes(k * m);
                 let want = dot_prod_at(&Scalar, &coeffs, &srcs, m, 0);
-                let offsets: &[usize] = if len <= 200 { &[0, 1, 3, 63] } else { &[0, 5] };
+                let offsets: &[usize] = if cfg!(miri) {
+                    &[0, 3]
+                } else if len <= 200 {
+                    &[0, 1, 3, 63]
+                } else {
+                    &[0, 5]
+                };
                 for &offset in offsets {
                     let got = dot_prod_at(&e, &coeffs, &srcs, m, offset);
                     assert_eq!(got, want, "{name}: k={k} m={m} len={len} offset={offset}");
@@ -144,7 +160,9 @@ fn every_coefficient_on_every_backend() {
     for (name, e) in engines() {
         for &len in lens {
             let src = rng.bytes(len);
-            for c in 0..=255u8 {
+            // Every coefficient natively; a spread of them under Miri's slow interpreter.
+            let step = if cfg!(miri) { 37 } else { 1 };
+            for c in (0..=255u8).step_by(step) {
                 let got = dot_prod_at(&e, &[c], std::slice::from_ref(&src), 1, 1);
                 let want: Vec<u8> = src.iter().map(|&x| gf::mul(c, x)).collect();
                 assert_eq!(got[0], want, "{name}: c={c} len={len}");
@@ -157,7 +175,12 @@ fn every_coefficient_on_every_backend() {
 fn mul_acc_all_backends_match_scalar() {
     let mut rng = Rng::new(4);
     for (name, e) in engines() {
-        for m in [1, 2, 5, 6, 7, 13] {
+        let counts: &[usize] = if cfg!(miri) {
+            &[1, 7]
+        } else {
+            &[1, 2, 5, 6, 7, 13]
+        };
+        for &m in counts {
             for len in lengths() {
                 let src = rng.bytes(len);
                 let coeffs = rng.bytes(m);

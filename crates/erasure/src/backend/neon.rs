@@ -139,16 +139,27 @@ fn pass<const R: usize>(
 #[target_feature(enable = "neon")]
 fn load_at(s: &[u8], off: usize) -> Block {
     let rest = s.get(off..).unwrap_or_default();
-    let mut padded = [0u8; 64];
-    let block = match rest.first_chunk::<64>() {
-        Some(block) => block,
-        None => {
-            padded[..rest.len()].copy_from_slice(rest);
-            &padded
-        }
-    };
+    match rest.first_chunk::<64>() {
+        Some(block) => load_block(block),
+        None => load_tail(rest),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "neon")]
+fn load_block(block: &[u8; 64]) -> Block {
     let (chunks, _) = block.as_chunks::<16>();
     core::array::from_fn(|i| load(&chunks[i]))
+}
+
+/// Fewer than 64 bytes, through a zero-padded copy (kept out of the hot loop).
+#[cold]
+#[target_feature(enable = "neon")]
+fn load_tail(rest: &[u8]) -> Block {
+    let mut padded = [0u8; 64];
+    let n = rest.len().min(64);
+    padded[..n].copy_from_slice(&rest[..n]);
+    load_block(&padded)
 }
 
 /// Stores the block at `off`, only as many bytes as remain in `s`.
