@@ -11,11 +11,26 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// The `offload` binary as a command. When the tests run through a cargo runner (qemu for a
+/// cross target, `CARGO_TARGET_<TRIPLE>_RUNNER` in the environment), the binary goes through
+/// the same runner.
 fn offload(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offload"))
-        .args(args)
-        .output()
-        .unwrap()
+    let bin = env!("CARGO_BIN_EXE_offload");
+    let arch = std::env::consts::ARCH.to_uppercase();
+    let runner = std::env::vars()
+        .find(|(key, _)| {
+            key.starts_with(&format!("CARGO_TARGET_{arch}_")) && key.ends_with("_RUNNER")
+        })
+        .map(|(_, value)| value);
+    let mut command = match runner.as_deref().map(str::split_whitespace) {
+        Some(mut words) => {
+            let mut c = Command::new(words.next().unwrap());
+            c.args(words).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    command.args(args).output().unwrap()
 }
 
 fn scratch(name: &str) -> PathBuf {
