@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 /// offload: DPU engines (PSP, compression, erasure coding, flow lookup, RoCE framing,
 /// reductions) in software, with the line-rate report that says what each costs in cores.
 #[derive(Debug, Parser)]
-#[command(name = "offload", version, about, long_about = None)]
+#[command(name = "offload", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,7 +60,10 @@ struct BenchArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let result = match cli.command {
         Command::Backends { json } => backends(json),
         Command::Bench(args) => run_bench(&args),
@@ -73,6 +76,38 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Help and version go out as clap renders them; a usage error becomes one line on stderr
+/// (clap's message without its usage block) and exit code 2.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        // Printing help can only fail if stdout/stderr are gone; nothing else to do then.
+        e.print().ok();
+        return if e.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let text = e.to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = message.join(" ");
+    eprintln!(
+        "offload: {} (see --help)",
+        message.strip_prefix("error: ").unwrap_or(&message)
+    );
+    ExitCode::from(2)
 }
 
 /// What a subcommand returns: an exit code, or a one-line error message.

@@ -114,6 +114,14 @@ fn bench_rejects_bad_options_in_one_line() {
     assert_one_line_error(&offload(&["bench", "--engine", "nope"]));
     assert_one_line_error(&offload(&["bench", "--seconds", "0"]));
     assert_one_line_error(&offload(&["bench", "--threads", "0"]));
+    // Usage errors from the argument parser are one line too.
+    assert_one_line_error(&offload(&["bench", "--seconds", "abc"]));
+    assert_one_line_error(&offload(&["ec", "encode", "--data-shards", "4", "x"]));
+    assert_one_line_error(&offload(&["no-such-command"]));
+    // Help is not an error.
+    let help = offload(&["ec", "decode", "--help"]);
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--size"));
 }
 
 #[test]
