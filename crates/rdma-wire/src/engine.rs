@@ -1,0 +1,239 @@
+//! The engine trait ([`Icrc`]), the backend selector ([`Backend`]) and the run-time
+//! dispatcher ([`Auto`]).
+//!
+//! A backend implements one kernel, [`Icrc::crc32`] (CRC-32/ISO-HDLC, zlib's `crc32`
+//! continuation); the RoCE v2 rule — the 8-byte 0xFF prefix, the masked copy of the IP, UDP
+//! and BTH headers, the in-place pass over the rest, the little-endian placement — is
+//! written once in provided methods, so every backend shares it.
+//!
+//! The masked headers are copied into a [`MASKED_HEADERS_MAX`]-byte (64) stack buffer (at
+//! most 60 bytes are used: IPv6 40 + UDP 8 + BTH 12); the ETHs, payload and pad are hashed
+//! in place. Nothing is allocated.
+
+#![forbid(unsafe_code)]
+
+use crate::backend::Scalar;
+use crate::wire::{Frame, parse};
+use crate::{Error, Layer};
+
+/// Which implementation runs. Tests, benches and the CLI iterate [`Backend::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Portable safe Rust (table-driven, slice-by-16), always available: the oracle.
+    Scalar,
+    /// x86_64 with AVX-512F and VPCLMULQDQ (not written yet: never compiled).
+    Avx512,
+    /// aarch64 with NEON and PMULL (not written yet: never compiled).
+    Neon,
+}
+
+impl Backend {
+    /// Every backend, fastest first.
+    pub const ALL: [Backend; 3] = [Backend::Avx512, Backend::Neon, Backend::Scalar];
+
+    /// Lower-case name: `scalar`, `avx512`, `neon`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Scalar => "scalar",
+            Backend::Avx512 => "avx512",
+            Backend::Neon => "neon",
+        }
+    }
+
+    /// Whether this build contains the backend. Only `Scalar` exists so far.
+    pub const fn is_compiled(self) -> bool {
+        matches!(self, Backend::Scalar)
+    }
+
+    /// CPU features the backend needs (names as `is_x86_feature_detected!` spells them).
+    pub const fn features(self) -> &'static [&'static str] {
+        match self {
+            Backend::Scalar => &[],
+            Backend::Avx512 => &["avx512f", "vpclmulqdq"],
+            Backend::Neon => &["neon", "aes"],
+        }
+    }
+}
+
+impl core::fmt::Display for Backend {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Size of the stack buffer that holds the masked IP, UDP and BTH headers.
+pub const MASKED_HEADERS_MAX: usize = 64;
+
+/// zlib `crc32` of the 8 bytes of 0xFF that stand for the masked InfiniBand LRH: the state
+/// every ICRC starts from.
+pub const ICRC_SEED: u32 = 0x2144_DF1C;
+
+/// IP(v4) + UDP + BTH, with 0xFF where the ICRC masks: IPv4 TOS (1), TTL (8), header
+/// checksum (10-11); UDP checksum (26-27); BTH byte 4 (FECN, BECN, Resv6a) (32).
+const MASK_V4: [u8; 40] = {
+    let mut m = [0u8; 40];
+    m[1] = 0xFF;
+    m[8] = 0xFF;
+    m[10] = 0xFF;
+    m[11] = 0xFF;
+    m[26] = 0xFF;
+    m[27] = 0xFF;
+    m[32] = 0xFF;
+    m
+};
+
+/// IPv6 + UDP + BTH, with 1s where the ICRC masks: traffic class and flow label (the low
+/// nibble of byte 0, bytes 1-3), hop limit (7); UDP checksum (46-47); BTH byte 4 (52).
+const MASK_V6: [u8; 60] = {
+    let mut m = [0u8; 60];
+    m[0] = 0x0F;
+    m[1] = 0xFF;
+    m[2] = 0xFF;
+    m[3] = 0xFF;
+    m[7] = 0xFF;
+    m[46] = 0xFF;
+    m[47] = 0xFF;
+    m[52] = 0xFF;
+    m
+};
+
+/// The RoCE v2 invariant CRC. Implemented by [`Scalar`] and [`Auto`] (later `Avx512` and
+/// `Neon`); all give identical results on every input.
+///
+/// The rule (IBTA Annex A17, as implemented by Linux rxe and scapy): CRC-32 (the Ethernet /
+/// zlib CRC, reflected polynomial 0xEDB88320, init and final XOR 0xFFFFFFFF) over 8 bytes
+/// of 0xFF, then the IP header with IPv4 TOS, TTL and checksum (IPv6 traffic class, flow
+/// label and hop limit) set to ones, the UDP header with its checksum set to ones, the BTH
+/// with byte 4 set to ones, then the ETHs, payload and pad as they are. The 4-byte ICRC
+/// follows the pad, least significant byte first.
+pub trait Icrc: Copy + core::fmt::Debug {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    /// zlib-style CRC-32 continuation: `crc32(crc32(0, a), b) == crc32(0, a ++ b)`.
+    fn crc32(&self, crc: u32, data: &[u8]) -> u32;
+
+    /// The ICRC of a packet given from its IP header to the byte before the ICRC (so
+    /// [`Frame::icrc_covered`]). The IP version comes from the first nibble.
+    ///
+    /// # Errors
+    /// [`Error::IpVersion`] unless the version is 4 or 6; [`Error::Truncated`] if the
+    /// IP, UDP and BTH headers do not fit.
+    fn compute_packet(&self, packet: &[u8]) -> Result<u32, Error> {
+        let version = packet.first().map_or(0, |b| b >> 4);
+        let (mask, layer): (&[u8], Layer) = match version {
+            4 => (&MASK_V4, Layer::Ipv4),
+            6 => (&MASK_V6, Layer::Ipv6),
+            _ => return Err(Error::IpVersion { version }),
+        };
+        let Some((headers, rest)) = packet.split_at_checked(mask.len()) else {
+            return Err(Error::Truncated {
+                layer,
+                offset: 0,
+                needed: mask.len(),
+                available: packet.len(),
+            });
+        };
+        let mut scratch = [0u8; MASKED_HEADERS_MAX];
+        for ((s, h), m) in scratch.iter_mut().zip(headers).zip(mask) {
+            *s = h | m;
+        }
+        let masked = scratch.get(..mask.len()).unwrap_or(&[]);
+        Ok(self.crc32(self.crc32(ICRC_SEED, masked), rest))
+    }
+
+    /// The ICRC of a parsed frame (what its last 4 bytes should hold, read little-endian).
+    fn compute(&self, frame: &Frame<'_>) -> u32 {
+        // A parsed frame always holds its IP, UDP and BTH headers, so this cannot fail.
+        self.compute_packet(frame.icrc_covered())
+            .unwrap_or_default()
+    }
+
+    /// Checks a parsed frame's ICRC.
+    ///
+    /// # Errors
+    /// [`Error::IcrcMismatch`] with both values when it is wrong.
+    fn verify(&self, frame: &Frame<'_>) -> Result<(), Error> {
+        let computed = self.compute(frame);
+        let stored = frame.icrc();
+        if computed == stored {
+            Ok(())
+        } else {
+            Err(Error::IcrcMismatch { computed, stored })
+        }
+    }
+
+    /// [`parse`] then [`verify`](Self::verify).
+    ///
+    /// # Errors
+    /// Those of [`parse`], then [`Error::IcrcMismatch`].
+    fn parse_verified<'a>(&self, frame: &'a [u8]) -> Result<Frame<'a>, Error> {
+        let parsed = parse(frame)?;
+        self.verify(&parsed)?;
+        Ok(parsed)
+    }
+
+    /// Recomputes and rewrites the ICRC of the frame in `frame` (after a header rewrite that
+    /// the ICRC covers: addresses, ports, P_Key, QP, PSN, …). Returns the new ICRC.
+    ///
+    /// # Errors
+    /// Those of [`parse`]; on error nothing is written.
+    fn refill(&self, frame: &mut [u8]) -> Result<u32, Error> {
+        let (crc, at) = {
+            let parsed = parse(frame)?;
+            (self.compute(&parsed), parsed.offsets().icrc)
+        };
+        if let Some(dst) = frame.get_mut(at..).and_then(|s| s.first_chunk_mut::<4>()) {
+            *dst = crc.to_le_bytes();
+        }
+        Ok(crc)
+    }
+}
+
+/// The fastest backend this CPU supports, chosen once; cheap to copy and to call. Dispatch
+/// is a `match`: no atomics, no function pointers, no heap. Only `Scalar` exists so far.
+#[derive(Clone, Copy, Debug)]
+pub enum Auto {
+    /// See [`Scalar`].
+    Scalar(Scalar),
+}
+
+impl Auto {
+    /// The first of [`Backend::ALL`] that this build and CPU support.
+    pub fn detect() -> Self {
+        Backend::ALL
+            .into_iter()
+            .find_map(Self::with_backend)
+            .unwrap_or(Auto::Scalar(Scalar))
+    }
+
+    /// `backend` if this build and this CPU support it: how tests, benches and the CLI
+    /// force one. `None` for `Avx512` and `Neon` until they are written.
+    pub fn with_backend(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Scalar => Some(Auto::Scalar(Scalar)),
+            Backend::Avx512 | Backend::Neon => None,
+        }
+    }
+}
+
+impl Default for Auto {
+    fn default() -> Self {
+        Self::detect()
+    }
+}
+
+impl Icrc for Auto {
+    fn backend(&self) -> Backend {
+        match self {
+            Auto::Scalar(e) => e.backend(),
+        }
+    }
+
+    fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
+        match self {
+            Auto::Scalar(e) => e.crc32(crc, data),
+        }
+    }
+}

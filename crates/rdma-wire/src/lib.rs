@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::cast_possible_truncation,
+        reason = "tests build bytes from small indices"
+    )
+)]
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+mod backend;
+mod engine;
+mod error;
+pub mod wire;
+
+pub use backend::Scalar;
+pub use engine::{Auto, Backend, ICRC_SEED, Icrc, MASKED_HEADERS_MAX};
+pub use error::{Error, Layer};
+pub use wire::{Frame, FrameBuilder, Offsets, Opcode, Psn, parse};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stated_sizes() {
+        assert_eq!(MASKED_HEADERS_MAX, 64);
+        assert!(size_of::<Auto>() <= 1);
+        assert_eq!(wire::OPCODES.len(), 256);
+    }
+}

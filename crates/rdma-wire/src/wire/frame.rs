@@ -1,0 +1,404 @@
+//! The whole RoCE v2 frame: [`parse`] (Ethernet → ICRC, zero-copy) and [`FrameBuilder`].
+
+use super::{
+    BthPacket, BthRepr, ETHERTYPE_IPV4, ETHERTYPE_IPV6, EthernetPacket, EthernetRepr, Ext,
+    IPPROTO_UDP, IpRepr, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, OpcodeInfo, ROCE_V2_PORT,
+    UdpPacket, UdpRepr, is_ipv6_extension_header, need,
+};
+use crate::wire::ip::{finish, ones_sum};
+use crate::{Error, Icrc, Layer};
+
+/// BTH length.
+const BTH_LEN: usize = 12;
+/// UDP header length.
+const UDP_LEN: usize = 8;
+/// ICRC length.
+const ICRC_LEN: usize = 4;
+
+/// Where each part of a parsed frame starts, in bytes from the start of the Ethernet
+/// header. The parts are contiguous: `l3 <= l4 <= bth <= ext <= payload <= pad <= icrc <
+/// end <= frame length`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Offsets {
+    /// IP header.
+    pub l3: usize,
+    /// UDP header.
+    pub l4: usize,
+    /// BTH.
+    pub bth: usize,
+    /// First extended header (= `payload` when there is none).
+    pub ext: usize,
+    /// Payload.
+    pub payload: usize,
+    /// Pad bytes.
+    pub pad: usize,
+    /// The 4-byte ICRC.
+    pub icrc: usize,
+    /// One past the ICRC: the end of the UDP datagram. Anything after it (Ethernet padding,
+    /// an FCS) is [`Frame::trailer`].
+    pub end: usize,
+}
+
+/// A parsed RoCE v2 frame: the headers' reprs and the offsets of every part, borrowing the
+/// frame's bytes (nothing is copied). Made by [`parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    bytes: &'a [u8],
+    offsets: Offsets,
+    ethernet: EthernetRepr,
+    ip: IpRepr,
+    udp: UdpRepr,
+    bth: BthRepr,
+    ext: Ext,
+    info: OpcodeInfo,
+}
+
+impl<'a> Frame<'a> {
+    /// The offsets of every part.
+    pub const fn offsets(&self) -> Offsets {
+        self.offsets
+    }
+    /// The Ethernet header.
+    pub const fn ethernet(&self) -> &EthernetRepr {
+        &self.ethernet
+    }
+    /// The IP header.
+    pub const fn ip(&self) -> &IpRepr {
+        &self.ip
+    }
+    /// The UDP header.
+    pub const fn udp(&self) -> &UdpRepr {
+        &self.udp
+    }
+    /// The BTH.
+    pub const fn bth(&self) -> &BthRepr {
+        &self.bth
+    }
+    /// The extended headers.
+    pub const fn ext(&self) -> &Ext {
+        &self.ext
+    }
+    /// The opcode's table entry.
+    pub const fn info(&self) -> &OpcodeInfo {
+        &self.info
+    }
+    /// The whole input, trailer included.
+    pub const fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+    fn range(&self, start: usize, end: usize) -> &'a [u8] {
+        self.bytes.get(start..end).unwrap_or(&[])
+    }
+    /// The payload (pad excluded).
+    pub fn payload(&self) -> &'a [u8] {
+        self.range(self.offsets.payload, self.offsets.pad)
+    }
+    /// The pad bytes (0 to 3).
+    pub fn pad(&self) -> &'a [u8] {
+        self.range(self.offsets.pad, self.offsets.icrc)
+    }
+    /// The ICRC as stored (read little-endian, as [`Icrc::compute`] returns it).
+    pub fn icrc(&self) -> u32 {
+        u32::from_le_bytes(super::rd(self.bytes, self.offsets.icrc))
+    }
+    /// The bytes the ICRC covers, before masking: from the IP header to the ICRC.
+    pub fn icrc_covered(&self) -> &'a [u8] {
+        self.range(self.offsets.l3, self.offsets.icrc)
+    }
+    /// Bytes after the UDP datagram: Ethernet padding (short frames), an FCS if the capture
+    /// kept it, or surplus IP payload beyond the UDP length.
+    pub fn trailer(&self) -> &'a [u8] {
+        self.bytes.get(self.offsets.end..).unwrap_or(&[])
+    }
+    /// Whether the UDP checksum is right; `None` when it is 0 (not sent). Not checked by
+    /// [`parse`].
+    pub fn udp_checksum_ok(&self) -> Option<bool> {
+        if self.udp.checksum == 0 {
+            return None;
+        }
+        let datagram = self.range(self.offsets.l4, self.offsets.end);
+        let sum = ones_sum(self.ip.pseudo_header_sum(datagram.len()), datagram);
+        Some(finish(sum) == 0)
+    }
+    /// A builder that, given this frame's payload, emits this frame again (zero pad and
+    /// reserved ETH bytes, fresh IPv4/UDP checksums and ICRC).
+    pub const fn builder(&self) -> FrameBuilder {
+        FrameBuilder {
+            ethernet: self.ethernet,
+            ip: self.ip,
+            udp: self.udp,
+            bth: self.bth,
+            ext: self.ext,
+        }
+    }
+}
+
+/// Parses a RoCE v2 frame, from the Ethernet header to the ICRC, without copying.
+///
+/// The packet is bounded by the UDP length (itself within the IP length), never by the
+/// slice: bytes after it are the [`Frame::trailer`]. The payload excludes the BTH pad
+/// count. Reserved bits are accepted whatever their value. The ICRC is not checked here
+/// (see [`Icrc::verify`]), nor are the IPv4 and UDP checksums (both are masked out of the
+/// ICRC; see [`Ipv4Packet::verify_checksum`] and [`Frame::udp_checksum_ok`]).
+///
+/// # Errors
+/// [`Error::Truncated`] (with the layer, its offset and the sizes) when a header or a
+/// declared length runs past the data; [`Error::UnsupportedEtherType`],
+/// [`Error::IpVersion`], [`Error::Ipv4HeaderLen`], [`Error::Ipv4Options`],
+/// [`Error::Ipv4Fragment`], [`Error::Ipv6ExtensionHeader`], [`Error::NotUdp`],
+/// [`Error::NotRoceV2Port`] for what is not (supported) RoCE v2; [`Error::BadLength`] for an
+/// inconsistent length field; [`Error::UnsupportedTver`], [`Error::UnknownOpcode`],
+/// [`Error::PadExceedsPayload`], [`Error::PayloadNotAllowed`] for a bad BTH.
+pub fn parse(bytes: &[u8]) -> Result<Frame<'_>, Error> {
+    let ethernet = EthernetRepr::parse(&EthernetPacket::new_unchecked(bytes))?;
+    // Every offset below is at most `bytes.len()` (each step is checked against the data
+    // first), so the saturating adds never saturate.
+    let l3 = ethernet.buffer_len();
+    let at_l3 = bytes.get(l3..).unwrap_or(&[]);
+    let ip = match ethernet.ethertype {
+        ETHERTYPE_IPV4 => IpRepr::Ipv4(
+            Ipv4Repr::parse(&Ipv4Packet::new_unchecked(at_l3)).map_err(|e| e.shifted(l3))?,
+        ),
+        ETHERTYPE_IPV6 => IpRepr::Ipv6(
+            Ipv6Repr::parse(&Ipv6Packet::new_unchecked(at_l3)).map_err(|e| e.shifted(l3))?,
+        ),
+        ethertype => return Err(Error::UnsupportedEtherType { ethertype }),
+    };
+    let protocol = ip.protocol();
+    if protocol != IPPROTO_UDP {
+        return Err(match ip {
+            IpRepr::Ipv6(_) if is_ipv6_extension_header(protocol) => Error::Ipv6ExtensionHeader {
+                next_header: protocol,
+            },
+            _ => Error::NotUdp { protocol },
+        });
+    }
+    let l4 = l3.saturating_add(ip.header_len());
+    let ip_end = l4.saturating_add(ip.payload_len());
+    let datagram = bytes.get(l4..ip_end).unwrap_or(&[]);
+    let udp_packet = UdpPacket::new_unchecked(datagram);
+    udp_packet.check_len().map_err(|e| e.shifted(l4))?;
+    let declared = usize::from(udp_packet.len());
+    if declared > datagram.len() {
+        return Err(Error::BadLength {
+            layer: Layer::Udp,
+            declared,
+            min: UDP_LEN,
+            max: datagram.len(),
+        });
+    }
+    let udp = UdpRepr::parse(&udp_packet).map_err(|e| e.shifted(l4))?;
+    if udp.dst_port != ROCE_V2_PORT {
+        return Err(Error::NotRoceV2Port { port: udp.dst_port });
+    }
+    let end = l4.saturating_add(udp.buffer_len());
+    let bth_at = l4.saturating_add(UDP_LEN);
+    let roce = bytes.get(bth_at..end).unwrap_or(&[]);
+    let bth = BthRepr::parse(&BthPacket::new_unchecked(roce)).map_err(|e| e.shifted(bth_at))?;
+    let info = bth.opcode.info().ok_or(Error::UnknownOpcode {
+        opcode: bth.opcode.0,
+    })?;
+    let ext_at = bth_at.saturating_add(BTH_LEN);
+    let after_bth = bytes.get(ext_at..end).unwrap_or(&[]);
+    let (ext, ext_len) = Ext::parse(info.headers, after_bth).map_err(|e| e.shifted(ext_at))?;
+    let payload = ext_at.saturating_add(ext_len);
+    let rest = bytes.get(payload..end).unwrap_or(&[]);
+    need(rest, ICRC_LEN, Layer::Icrc).map_err(|e| e.shifted(payload))?;
+    let icrc = end.saturating_sub(ICRC_LEN);
+    let body = icrc.saturating_sub(payload);
+    let pad_len = usize::from(bth.pad_count);
+    if pad_len > body {
+        return Err(Error::PadExceedsPayload {
+            pad: pad_len,
+            available: body,
+        });
+    }
+    if !info.payload && body != 0 {
+        return Err(Error::PayloadNotAllowed {
+            opcode: bth.opcode.0,
+            len: body,
+        });
+    }
+    Ok(Frame {
+        bytes,
+        offsets: Offsets {
+            l3,
+            l4,
+            bth: bth_at,
+            ext: ext_at,
+            payload,
+            pad: icrc.saturating_sub(pad_len),
+            icrc,
+            end,
+        },
+        ethernet,
+        ip,
+        udp,
+        bth,
+        ext,
+        info,
+    })
+}
+
+/// Builds a complete RoCE v2 frame for any opcode: headers, payload, pad, ICRC and the
+/// IPv4 header checksum, into a caller buffer.
+///
+/// The builder fills in what follows from the payload: the EtherType (from the IP
+/// version), IP protocol / next header (UDP), IP and UDP lengths, UDP destination port
+/// (4791), BTH pad count. The extended headers given in [`ext`](Self::ext) must be exactly
+/// those the opcode carries. The UDP checksum is 0 when `udp.checksum` is 0 and computed
+/// (over the whole datagram, ICRC included) otherwise. Pad bytes and the reserved bytes of
+/// DETH, XRCETH, RDETH and the CNP are zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FrameBuilder {
+    /// Ethernet header (its `ethertype` is replaced).
+    pub ethernet: EthernetRepr,
+    /// IP header (protocol and payload length are replaced).
+    pub ip: IpRepr,
+    /// UDP header (destination port and length are replaced; `checksum` non-zero asks for
+    /// a computed checksum).
+    pub udp: UdpRepr,
+    /// BTH (`pad_count` is replaced).
+    pub bth: BthRepr,
+    /// The extended headers.
+    pub ext: Ext,
+}
+
+impl FrameBuilder {
+    /// Bytes of the frame for a payload of `payload_len` bytes.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOpcode`] for an opcode outside the table.
+    pub fn buffer_len(&self, payload_len: usize) -> Result<usize, Error> {
+        let info = self.bth.opcode.info().ok_or(Error::UnknownOpcode {
+            opcode: self.bth.opcode.0,
+        })?;
+        Ok(self
+            .ethernet
+            .buffer_len()
+            .saturating_add(self.ip.header_len())
+            .saturating_add(udp_len(&info, payload_len)))
+    }
+
+    /// Writes the frame at the start of `buf` and returns its length. Nothing is written
+    /// past that length; on error nothing is written at all.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOpcode`]; [`Error::PayloadNotAllowed`] for a non-empty payload on an
+    /// opcode without one; [`Error::MissingHeader`] / [`Error::UnexpectedHeader`] when
+    /// `ext` does not match the opcode; [`Error::TooLong`] when the lengths overflow 16
+    /// bits; [`Error::OutputTooSmall`] when `buf` is short.
+    pub fn emit(&self, icrc: &impl Icrc, payload: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
+        let opcode = self.bth.opcode.0;
+        let info = self
+            .bth
+            .opcode
+            .info()
+            .ok_or(Error::UnknownOpcode { opcode })?;
+        if !info.payload && !payload.is_empty() {
+            return Err(Error::PayloadNotAllowed {
+                opcode,
+                len: payload.len(),
+            });
+        }
+        if let Some(header) = super::ExtKind::ALL
+            .into_iter()
+            .find(|k| info.headers.contains(*k) != self.ext.get(*k).is_some())
+        {
+            return Err(if info.headers.contains(header) {
+                Error::MissingHeader { header }
+            } else {
+                Error::UnexpectedHeader { header }
+            });
+        }
+        let udp_len = udp_len(&info, payload.len());
+        let ip_total = udp_len.saturating_add(self.ip.header_len());
+        if ip_total > usize::from(u16::MAX) && matches!(self.ip, IpRepr::Ipv4(_))
+            || udp_len > usize::from(u16::MAX)
+        {
+            return Err(Error::TooLong { udp_len });
+        }
+        let l3 = self.ethernet.buffer_len();
+        let l4 = l3.saturating_add(self.ip.header_len());
+        let total = l4.saturating_add(udp_len);
+        let available = buf.len();
+        let Some(out) = buf.get_mut(..total) else {
+            return Err(Error::OutputTooSmall {
+                needed: total,
+                available,
+            });
+        };
+
+        let mut ethernet = self.ethernet;
+        ethernet.ethertype = self.ip.ethertype();
+        ethernet.emit(&mut EthernetPacket::new_unchecked(&mut *out));
+
+        let at_l3 = out.get_mut(l3..).unwrap_or(&mut []);
+        match self.ip {
+            IpRepr::Ipv4(mut r) => {
+                r.protocol = IPPROTO_UDP;
+                r.payload_len = udp_len;
+                r.emit(&mut Ipv4Packet::new_unchecked(at_l3))?;
+            }
+            IpRepr::Ipv6(mut r) => {
+                r.next_header = IPPROTO_UDP;
+                r.payload_len = udp_len;
+                r.emit(&mut Ipv6Packet::new_unchecked(at_l3))?;
+            }
+        }
+
+        let mut udp = self.udp;
+        udp.dst_port = ROCE_V2_PORT;
+        udp.payload_len = udp_len.saturating_sub(UDP_LEN);
+        udp.checksum = 0;
+        let at_l4 = out.get_mut(l4..).unwrap_or(&mut []);
+        udp.emit(&mut UdpPacket::new_unchecked(at_l4))?;
+
+        let pad = payload.len().wrapping_neg() & 3;
+        let mut bth = self.bth;
+        bth.pad_count = u8::try_from(pad).unwrap_or(0);
+        let bth_at = l4.saturating_add(UDP_LEN);
+        bth.emit(&mut BthPacket::new_unchecked(
+            out.get_mut(bth_at..).unwrap_or(&mut []),
+        ));
+
+        let ext_at = bth_at.saturating_add(BTH_LEN);
+        let ext_len = self
+            .ext
+            .emit(info.headers, out.get_mut(ext_at..).unwrap_or(&mut []))?;
+        let payload_at = ext_at.saturating_add(ext_len);
+        let icrc_at = total.saturating_sub(ICRC_LEN);
+        if let Some(body) = out.get_mut(payload_at..icrc_at) {
+            let (data, pad_bytes) = body.split_at_mut(payload.len().min(body.len()));
+            data.copy_from_slice(payload.get(..data.len()).unwrap_or(&[]));
+            pad_bytes.fill(0);
+        }
+
+        let covered = out.get(l3..icrc_at).unwrap_or(&[]);
+        let crc = icrc.compute_packet(covered)?;
+        super::wr(out, icrc_at, crc.to_le_bytes());
+
+        if self.udp.checksum != 0 {
+            let datagram = out.get(l4..total).unwrap_or(&[]);
+            let sum = ones_sum(self.ip.pseudo_header_sum(udp_len), datagram);
+            let checksum = match finish(sum) {
+                0 => 0xFFFF,
+                c => c,
+            };
+            UdpPacket::new_unchecked(out.get_mut(l4..).unwrap_or(&mut [])).set_checksum(checksum);
+        }
+        Ok(total)
+    }
+}
+
+/// UDP length for `payload_len` bytes of payload under `info`: header, BTH, ETHs, payload,
+/// pad, ICRC.
+fn udp_len(info: &OpcodeInfo, payload_len: usize) -> usize {
+    let pad = payload_len.wrapping_neg() & 3;
+    UDP_LEN
+        .saturating_add(BTH_LEN)
+        .saturating_add(info.headers.size())
+        .saturating_add(payload_len)
+        .saturating_add(pad)
+        .saturating_add(ICRC_LEN)
+}

@@ -1,0 +1,142 @@
+//! Every backend available on this machine against `Scalar`, and `Scalar` against a
+//! bit-at-a-time CRC-32: edge lengths around the 16- and 64-byte widths, every offset into
+//! a larger buffer, split points (continuation), and whole-frame ICRCs.
+//! `OFFLOAD_REQUIRE_BACKENDS=avx512,scalar` makes a missing backend a failure.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    clippy::std_instead_of_core,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failure, and bytes are built from small indices"
+)]
+
+use offload_rdma_wire::{Auto, Backend, ICRC_SEED, Icrc, Scalar};
+use offload_testkit::{Rng, select_backends};
+
+fn engines() -> Vec<(&'static str, Auto)> {
+    select_backends(
+        "offload-rdma-wire",
+        Backend::ALL
+            .into_iter()
+            .map(|b| (b.name(), Auto::with_backend(b)))
+            .collect(),
+    )
+}
+
+/// CRC-32/ISO-HDLC from the definition, one bit at a time.
+fn naive(crc: u32, data: &[u8]) -> u32 {
+    let mut c = !crc;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+fn lengths() -> Vec<usize> {
+    let mut v: Vec<usize> = (0..=200).collect();
+    for base in [255, 256, 511, 512, 1024, 1500, 4096, 9000] {
+        v.extend([base - 1, base, base + 1]);
+    }
+    v.push(4 * 64 + 3);
+    v
+}
+
+#[test]
+fn scalar_matches_naive_crc32() {
+    let mut rng = Rng::new(1);
+    let data = rng.bytes(9100);
+    for len in lengths() {
+        assert_eq!(
+            Scalar.crc32(0, &data[..len]),
+            naive(0, &data[..len]),
+            "{len}"
+        );
+        assert_eq!(
+            Scalar.crc32(ICRC_SEED, &data[..len]),
+            naive(ICRC_SEED, &data[..len])
+        );
+    }
+}
+
+#[test]
+fn all_backends_match_scalar_on_lengths_and_offsets() {
+    let mut rng = Rng::new(2);
+    let data = rng.bytes(9100 + 64);
+    for (name, e) in engines() {
+        assert_eq!(e.backend().name(), name);
+        for len in lengths() {
+            for offset in [0, 1, 3, 7, 15, 31, 63] {
+                let d = &data[offset..offset + len];
+                let seed = rng.next_u64() as u32;
+                assert_eq!(
+                    e.crc32(seed, d),
+                    Scalar.crc32(seed, d),
+                    "{name} {len} +{offset}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn all_backends_continue_like_one_pass() {
+    let mut rng = Rng::new(3);
+    for (name, e) in engines() {
+        for _ in 0..500 {
+            let len = rng.below(3000);
+            let d = rng.bytes(len);
+            let cut = rng.below(len + 1);
+            let (a, b) = d.split_at(cut);
+            assert_eq!(
+                e.crc32(e.crc32(0, a), b),
+                Scalar.crc32(0, &d),
+                "{name} {len}/{cut}"
+            );
+        }
+    }
+}
+
+#[test]
+fn all_backends_match_scalar_on_random_packets() {
+    let mut rng = Rng::new(4);
+    for (name, e) in engines() {
+        for i in 0..2000 {
+            // From an IP header onwards: version 4 or 6, random everything else.
+            let len = 60 + rng.below(1500);
+            let mut p = rng.bytes(len);
+            p[0] = if i % 2 == 0 {
+                0x45
+            } else {
+                0x60 | (p[0] & 0x0F)
+            };
+            assert_eq!(
+                e.compute_packet(&p),
+                Scalar.compute_packet(&p),
+                "{name} {len}"
+            );
+        }
+    }
+}
+
+#[test]
+fn backend_vocabulary() {
+    assert_eq!(
+        Backend::ALL.map(Backend::name),
+        ["avx512", "neon", "scalar"]
+    );
+    assert!(Backend::Scalar.is_compiled());
+    assert!(!Backend::Avx512.is_compiled() && !Backend::Neon.is_compiled());
+    assert!(Auto::with_backend(Backend::Avx512).is_none());
+    assert!(Auto::with_backend(Backend::Neon).is_none());
+    assert_eq!(Auto::detect().backend(), Backend::Scalar);
+    assert_eq!(Backend::Avx512.features(), ["avx512f", "vpclmulqdq"]);
+}
