@@ -12,6 +12,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use crate::backend::Avx2;
 use crate::backend::Scalar;
 use crate::wire::{Frame, parse};
 use crate::{Error, Layer};
@@ -24,26 +26,39 @@ pub enum Backend {
     Scalar,
     /// x86_64 with AVX-512F and VPCLMULQDQ (not written yet: never compiled).
     Avx512,
+    /// x86_64 with AVX2, PCLMULQDQ and 256-bit VPCLMULQDQ (AMD Zen 3 and later, Intel Ice
+    /// Lake and later).
+    Avx2,
     /// aarch64 with NEON and PMULL (not written yet: never compiled).
     Neon,
 }
 
 impl Backend {
     /// Every backend, fastest first.
-    pub const ALL: [Backend; 3] = [Backend::Avx512, Backend::Neon, Backend::Scalar];
+    pub const ALL: [Backend; 4] = [
+        Backend::Avx512,
+        Backend::Avx2,
+        Backend::Neon,
+        Backend::Scalar,
+    ];
 
     /// Lower-case name: `scalar`, `avx512`, `neon`.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Scalar => "scalar",
             Backend::Avx512 => "avx512",
+            Backend::Avx2 => "avx2",
             Backend::Neon => "neon",
         }
     }
 
-    /// Whether this build contains the backend. Only `Scalar` exists so far.
+    /// Whether this build contains the backend.
     pub const fn is_compiled(self) -> bool {
-        matches!(self, Backend::Scalar)
+        match self {
+            Backend::Scalar => true,
+            Backend::Avx2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
+            Backend::Avx512 | Backend::Neon => false,
+        }
     }
 
     /// CPU features the backend needs (names as `is_x86_feature_detected!` spells them).
@@ -51,6 +66,7 @@ impl Backend {
         match self {
             Backend::Scalar => &[],
             Backend::Avx512 => &["avx512f", "vpclmulqdq"],
+            Backend::Avx2 => &["avx2", "pclmulqdq", "vpclmulqdq", "sse4.1"],
             Backend::Neon => &["neon", "aes"],
         }
     }
@@ -197,6 +213,9 @@ pub trait Icrc: Copy + core::fmt::Debug {
 pub enum Auto {
     /// See [`Scalar`].
     Scalar(Scalar),
+    /// See `Avx2`.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    Avx2(Avx2),
 }
 
 impl Auto {
@@ -213,7 +232,13 @@ impl Auto {
     pub fn with_backend(backend: Backend) -> Option<Self> {
         match backend {
             Backend::Scalar => Some(Auto::Scalar(Scalar)),
-            Backend::Avx512 | Backend::Neon => None,
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Backend::Avx2 => Avx2::new().map(Auto::Avx2),
+            #[allow(
+                unreachable_patterns,
+                reason = "which arms exist depends on the target"
+            )]
+            _ => None,
         }
     }
 }
@@ -228,12 +253,16 @@ impl Icrc for Auto {
     fn backend(&self) -> Backend {
         match self {
             Auto::Scalar(e) => e.backend(),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx2(e) => e.backend(),
         }
     }
 
     fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
         match self {
             Auto::Scalar(e) => e.crc32(crc, data),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx2(e) => e.crc32(crc, data),
         }
     }
 }

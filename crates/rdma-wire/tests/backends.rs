@@ -131,12 +131,21 @@ fn all_backends_match_scalar_on_random_packets() {
 fn backend_vocabulary() {
     assert_eq!(
         Backend::ALL.map(Backend::name),
-        ["avx512", "neon", "scalar"]
+        ["avx512", "avx2", "neon", "scalar"]
     );
     assert!(Backend::Scalar.is_compiled());
     assert!(!Backend::Avx512.is_compiled() && !Backend::Neon.is_compiled());
+    assert_eq!(
+        Backend::Avx2.is_compiled(),
+        cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
+    );
     assert!(Auto::with_backend(Backend::Avx512).is_none());
     assert!(Auto::with_backend(Backend::Neon).is_none());
-    assert_eq!(Auto::detect().backend(), Backend::Scalar);
+    // Auto picks the first available of ALL.
+    let first = Backend::ALL
+        .into_iter()
+        .find(|&b| Auto::with_backend(b).is_some())
+        .unwrap();
+    assert_eq!(Auto::detect().backend(), first);
     assert_eq!(Backend::Avx512.features(), ["avx512f", "vpclmulqdq"]);
 }

@@ -1,0 +1,83 @@
+//! CPU feature detection without `std`, cached in an atomic.
+//!
+//! A hand-written probe rather than `cpufeatures`: `cpufeatures` 0.3 demands the AVX-512
+//! (ZMM) register state for `vpclmulqdq`, so it answers "no" on CPUs that have 256-bit
+//! VPCLMULQDQ without AVX-512 (AMD Zen 3) — exactly the CPUs the `Avx2` backend is for. The
+//! probe reads CPUID leaves 1 and 7 and checks with XGETBV that the OS saves the XMM and YMM
+//! state. Under Miri, and when the features are enabled at compile time, the answer comes
+//! from `cfg!(target_feature)` alone.
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod x86 {
+    use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    const UNKNOWN: u8 = 2;
+    static AVX2_CLMUL: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    /// AVX2, PCLMULQDQ, 256-bit VPCLMULQDQ and SSE4.1, with the YMM state enabled.
+    pub(crate) fn avx2_clmul() -> bool {
+        if cfg!(all(
+            target_feature = "avx2",
+            target_feature = "pclmulqdq",
+            target_feature = "vpclmulqdq",
+            target_feature = "sse4.1"
+        )) {
+            return true;
+        }
+        if cfg!(miri) {
+            return false;
+        }
+        match AVX2_CLMUL.load(Ordering::Relaxed) {
+            UNKNOWN => {
+                let yes = probe();
+                AVX2_CLMUL.store(u8::from(yes), Ordering::Relaxed);
+                yes
+            }
+            cached => cached == 1,
+        }
+    }
+
+    #[cold]
+    fn probe() -> bool {
+        let leaf1 = __cpuid(1);
+        let sse41 = leaf1.ecx & (1 << 19) != 0;
+        let pclmulqdq = leaf1.ecx & (1 << 1) != 0;
+        let osxsave = leaf1.ecx & (1 << 27) != 0;
+        let avx = leaf1.ecx & (1 << 28) != 0;
+        if !(sse41 && pclmulqdq && osxsave && avx) || __cpuid(0).eax < 7 {
+            return false;
+        }
+        let leaf7 = __cpuid_count(7, 0);
+        let avx2 = leaf7.ebx & (1 << 5) != 0;
+        let vpclmulqdq = leaf7.ecx & (1 << 10) != 0;
+        // SAFETY: CPUID leaf 1 reported OSXSAVE, so XGETBV is available and XCR0 readable.
+        let xcr0 = unsafe { xcr0() };
+        avx2 && vpclmulqdq && xcr0 & 0b110 == 0b110
+    }
+
+    /// # Safety
+    /// The CPU must support XGETBV (CPUID.1:ECX.OSXSAVE).
+    #[target_feature(enable = "xsave")]
+    unsafe fn xcr0() -> u64 {
+        // SAFETY: the caller guarantees OSXSAVE, so `xgetbv` with ECX = 0 is defined.
+        unsafe { _xgetbv(0) }
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub(crate) use x86::avx2_clmul;
+
+#[cfg(all(test, not(miri), target_arch = "x86_64", target_feature = "sse2"))]
+mod tests {
+    #[test]
+    fn avx2_clmul_probe_agrees_with_std() {
+        let std_says = std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("pclmulqdq")
+            && std::is_x86_feature_detected!("vpclmulqdq")
+            && std::is_x86_feature_detected!("sse4.1");
+        assert_eq!(super::avx2_clmul(), std_says);
+        // Cached: the second answer is the same.
+        assert_eq!(super::avx2_clmul(), std_says);
+    }
+}
