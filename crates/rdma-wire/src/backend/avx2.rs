@@ -21,6 +21,10 @@
 //! `vpclmulqdq` does two 64x64 products. The constants are computed from the polynomial (the
 //! 128-bit ones equal those published with the paper and used by zlib, crc32fast and Linux);
 //! `tests/backends.rs` checks every length and split against `Scalar`.
+//!
+//! Measured on AMD Zen 3 (best of 5, one core): 24 GB/s at 4 KiB and 23-25 GB/s at 64 KiB,
+//! the same as `crc32fast`'s 128-bit PCLMULQDQ loop. Eight accumulators (256 bytes a step)
+//! measured no faster: the carry-less multiplier is the limit there, not latency.
 
 use core::arch::x86_64::{
     __m128i, __m256i, _mm_and_si128, _mm_clmulepi64_si128, _mm_cvtsi32_si128, _mm_extract_epi32,
