@@ -1,4 +1,5 @@
-//! CPU feature detection without `std`, cached in an atomic.
+//! CPU feature detection without `std`, cached in an atomic (x86_64: CPUID and XGETBV;
+//! aarch64 Linux: `getauxval`).
 //!
 //! A hand-written probe rather than `cpufeatures`: `cpufeatures` 0.3 demands the AVX-512
 //! (ZMM) register state for `vpclmulqdq`, so it answers "no" on CPUs that have 256-bit
@@ -67,6 +68,45 @@ mod x86 {
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub(crate) use x86::avx2_clmul;
+
+/// aarch64: the `crc` extension, from the ELF auxiliary vector on Linux (HWCAP_CRC32) and
+/// from compile-time features elsewhere.
+#[cfg(target_arch = "aarch64")]
+pub(crate) fn crc() -> bool {
+    if cfg!(target_feature = "crc") {
+        return true;
+    }
+    if cfg!(miri) {
+        return false;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use core::sync::atomic::{AtomicU8, Ordering};
+        static CRC: AtomicU8 = AtomicU8::new(2);
+        match CRC.load(Ordering::Relaxed) {
+            2 => {
+                // SAFETY: getauxval has no preconditions; AT_HWCAP is a valid type.
+                let hwcap = unsafe { libc::getauxval(libc::AT_HWCAP) };
+                let yes = hwcap & libc::HWCAP_CRC32 != 0;
+                CRC.store(u8::from(yes), Ordering::Relaxed);
+                yes
+            }
+            cached => cached == 1,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+#[cfg(all(test, not(miri), target_arch = "aarch64"))]
+mod aarch64_tests {
+    #[test]
+    fn crc_probe_agrees_with_std() {
+        assert_eq!(super::crc(), std::arch::is_aarch64_feature_detected!("crc"));
+    }
+}
 
 #[cfg(all(test, not(miri), target_arch = "x86_64", target_feature = "sse2"))]
 mod tests {

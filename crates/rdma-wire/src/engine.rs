@@ -14,6 +14,8 @@
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use crate::backend::Avx2;
+#[cfg(target_arch = "aarch64")]
+use crate::backend::Neon;
 use crate::backend::Scalar;
 use crate::wire::{Frame, parse};
 use crate::{Error, Layer};
@@ -29,7 +31,7 @@ pub enum Backend {
     /// x86_64 with AVX2, PCLMULQDQ and 256-bit VPCLMULQDQ (AMD Zen 3 and later, Intel Ice
     /// Lake and later).
     Avx2,
-    /// aarch64 with NEON and PMULL (not written yet: never compiled).
+    /// aarch64 with the ARMv8 CRC32 instructions (`crc`).
     Neon,
 }
 
@@ -57,7 +59,8 @@ impl Backend {
         match self {
             Backend::Scalar => true,
             Backend::Avx2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
-            Backend::Avx512 | Backend::Neon => false,
+            Backend::Neon => cfg!(target_arch = "aarch64"),
+            Backend::Avx512 => false,
         }
     }
 
@@ -67,7 +70,7 @@ impl Backend {
             Backend::Scalar => &[],
             Backend::Avx512 => &["avx512f", "vpclmulqdq"],
             Backend::Avx2 => &["avx2", "pclmulqdq", "vpclmulqdq", "sse4.1"],
-            Backend::Neon => &["neon", "aes"],
+            Backend::Neon => &["neon", "crc"],
         }
     }
 }
@@ -216,6 +219,9 @@ pub enum Auto {
     /// See `Avx2`.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     Avx2(Avx2),
+    /// See `Neon`.
+    #[cfg(target_arch = "aarch64")]
+    Neon(Neon),
 }
 
 impl Auto {
@@ -234,6 +240,8 @@ impl Auto {
             Backend::Scalar => Some(Auto::Scalar(Scalar)),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Backend::Avx2 => Avx2::new().map(Auto::Avx2),
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon => Neon::new().map(Auto::Neon),
             #[allow(
                 unreachable_patterns,
                 reason = "which arms exist depends on the target"
@@ -255,6 +263,8 @@ impl Icrc for Auto {
             Auto::Scalar(e) => e.backend(),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx2(e) => e.backend(),
+            #[cfg(target_arch = "aarch64")]
+            Auto::Neon(e) => e.backend(),
         }
     }
 
@@ -263,6 +273,8 @@ impl Icrc for Auto {
             Auto::Scalar(e) => e.crc32(crc, data),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx2(e) => e.crc32(crc, data),
+            #[cfg(target_arch = "aarch64")]
+            Auto::Neon(e) => e.crc32(crc, data),
         }
     }
 }
