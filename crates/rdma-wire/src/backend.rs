@@ -1,7 +1,12 @@
-//! The backends. Only `cfg` gating lives here; `Avx512` is not written yet.
+//! The backends. Only `cfg` gating lives here.
 
 mod scalar;
 pub use scalar::Scalar;
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod avx512;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub use avx512::Avx512;
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod avx2;

@@ -15,6 +15,37 @@ mod x86 {
 
     const UNKNOWN: u8 = 2;
     static AVX2_CLMUL: AtomicU8 = AtomicU8::new(UNKNOWN);
+    static AVX512_CLMUL: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    /// AVX-512F and 512-bit VPCLMULQDQ (with PCLMULQDQ and SSE4.1), with the ZMM state enabled.
+    pub(crate) fn avx512_clmul() -> bool {
+        if cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "pclmulqdq",
+            target_feature = "vpclmulqdq",
+            target_feature = "sse4.1"
+        )) {
+            return true;
+        }
+        if cfg!(miri) {
+            return false;
+        }
+        cached(&AVX512_CLMUL, || {
+            // XCR0 bits 1-2 (XMM, YMM) and 5-7 (opmask, ZMM hi256, hi16 ZMM).
+            probe(0b1110_0110) && __cpuid_count(7, 0).ebx & (1 << 16) != 0
+        })
+    }
+
+    fn cached(cell: &AtomicU8, probe: impl FnOnce() -> bool) -> bool {
+        match cell.load(Ordering::Relaxed) {
+            UNKNOWN => {
+                let yes = probe();
+                cell.store(u8::from(yes), Ordering::Relaxed);
+                yes
+            }
+            cached => cached == 1,
+        }
+    }
 
     /// AVX2, PCLMULQDQ, 256-bit VPCLMULQDQ and SSE4.1, with the YMM state enabled.
     pub(crate) fn avx2_clmul() -> bool {
@@ -29,18 +60,14 @@ mod x86 {
         if cfg!(miri) {
             return false;
         }
-        match AVX2_CLMUL.load(Ordering::Relaxed) {
-            UNKNOWN => {
-                let yes = probe();
-                AVX2_CLMUL.store(u8::from(yes), Ordering::Relaxed);
-                yes
-            }
-            cached => cached == 1,
-        }
+        cached(&AVX2_CLMUL, || {
+            probe(0b110) && __cpuid_count(7, 0).ebx & (1 << 5) != 0
+        })
     }
 
+    /// SSE4.1, PCLMULQDQ, AVX and VPCLMULQDQ in CPUID, and every XCR0 bit of `state`.
     #[cold]
-    fn probe() -> bool {
+    fn probe(state: u64) -> bool {
         let leaf1 = __cpuid(1);
         let sse41 = leaf1.ecx & (1 << 19) != 0;
         let pclmulqdq = leaf1.ecx & (1 << 1) != 0;
@@ -49,12 +76,10 @@ mod x86 {
         if !(sse41 && pclmulqdq && osxsave && avx) || __cpuid(0).eax < 7 {
             return false;
         }
-        let leaf7 = __cpuid_count(7, 0);
-        let avx2 = leaf7.ebx & (1 << 5) != 0;
-        let vpclmulqdq = leaf7.ecx & (1 << 10) != 0;
+        let vpclmulqdq = __cpuid_count(7, 0).ecx & (1 << 10) != 0;
         // SAFETY: CPUID leaf 1 reported OSXSAVE, so XGETBV is available and XCR0 readable.
         let xcr0 = unsafe { xcr0() };
-        avx2 && vpclmulqdq && xcr0 & 0b110 == 0b110
+        vpclmulqdq && xcr0 & state == state
     }
 
     /// # Safety
@@ -67,7 +92,7 @@ mod x86 {
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub(crate) use x86::avx2_clmul;
+pub(crate) use x86::{avx2_clmul, avx512_clmul};
 
 /// aarch64: the `crc` extension, from the ELF auxiliary vector on Linux (HWCAP_CRC32) and
 /// from compile-time features elsewhere.
@@ -119,5 +144,14 @@ mod tests {
         assert_eq!(super::avx2_clmul(), std_says);
         // Cached: the second answer is the same.
         assert_eq!(super::avx2_clmul(), std_says);
+    }
+
+    #[test]
+    fn avx512_clmul_probe_agrees_with_std() {
+        let std_says = std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("pclmulqdq")
+            && std::is_x86_feature_detected!("vpclmulqdq")
+            && std::is_x86_feature_detected!("sse4.1");
+        assert_eq!(super::avx512_clmul(), std_says);
     }
 }

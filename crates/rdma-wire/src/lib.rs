@@ -17,11 +17,11 @@ mod engine;
 mod error;
 pub mod wire;
 
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub use backend::Avx2;
 #[cfg(target_arch = "aarch64")]
 pub use backend::Neon;
 pub use backend::Scalar;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub use backend::{Avx2, Avx512};
 pub use engine::{Auto, Backend, ICRC_SEED, Icrc, MASKED_HEADERS_MAX};
 pub use error::{Error, Layer};
 pub use wire::{Frame, FrameBuilder, Offsets, Opcode, Psn, parse};

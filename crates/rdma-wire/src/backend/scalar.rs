@@ -110,7 +110,14 @@ mod tests {
     #[test]
     fn slices_match_naive_and_continue() {
         let data: std::vec::Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
-        for len in 0..data.len() {
+        // Every length natively; under Miri (three minutes for all 300) the lengths around
+        // one and two 16-byte blocks, where the block loop and the byte tail meet.
+        let lens: std::vec::Vec<usize> = if cfg!(miri) {
+            std::vec![0, 1, 15, 16, 17, 31, 32, 33, 47]
+        } else {
+            (0..data.len()).collect()
+        };
+        for len in lens {
             let d = &data[..len];
             assert_eq!(Scalar.crc32(0, d), naive(d), "len {len}");
             let (a, b) = d.split_at(len / 3);
