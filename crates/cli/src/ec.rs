@@ -76,16 +76,13 @@ impl CodeArgs {
 
 /// The erasure engine named by `--backend`.
 fn engine(name: &str) -> Result<Auto, String> {
-    if name == "auto" {
-        return Ok(Auto::detect());
-    }
-    let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
-    let backend = Backend::ALL
-        .into_iter()
-        .find(|b| b.name() == name)
-        .ok_or_else(|| format!("unknown backend '{name}' (auto, {})", names.join(", ")))?;
-    Auto::with_backend(backend)
-        .ok_or_else(|| format!("backend '{name}' is not available on this CPU or build"))
+    crate::engines::pick_backend(
+        name,
+        &Backend::ALL,
+        Backend::name,
+        Auto::with_backend,
+        Auto::detect,
+    )
 }
 
 fn shard_path(file: &Path, i: usize) -> PathBuf {

@@ -30,10 +30,48 @@ pub(crate) fn backend_rows() -> Vec<BackendRow> {
             });
         }
     }
+    {
+        use offload_rdma_wire::{Auto, Backend, Icrc};
+        let chosen = Auto::detect().backend();
+        for b in Backend::ALL {
+            rows.push(BackendRow {
+                engine: "rdma-wire",
+                backend: b.name(),
+                compiled: b.is_compiled(),
+                available: Auto::with_backend(b).is_some(),
+                chosen: b == chosen,
+                features: b.features(),
+            });
+        }
+    }
     rows
 }
 
 /// Adds every engine's report rows after the machine ceilings.
 pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
     crate::ec::bench_cases(cases);
+    crate::roce::bench_cases(cases);
+}
+
+/// The backend that `--backend NAME` asks for, for any engine crate: `auto` is `detect()`;
+/// otherwise the backend of that name (`all` is the crate's `Backend::ALL`), if this build and
+/// CPU have it. The errors are the one-line messages the CLI prints.
+pub(crate) fn pick_backend<B: Copy, A>(
+    name: &str,
+    all: &[B],
+    name_of: impl Fn(B) -> &'static str,
+    with_backend: impl Fn(B) -> Option<A>,
+    detect: impl Fn() -> A,
+) -> Result<A, String> {
+    if name == "auto" {
+        return Ok(detect());
+    }
+    let names: Vec<&str> = all.iter().map(|&b| name_of(b)).collect();
+    let backend = all
+        .iter()
+        .copied()
+        .find(|&b| name_of(b) == name)
+        .ok_or_else(|| format!("unknown backend '{name}' (auto, {})", names.join(", ")))?;
+    with_backend(backend)
+        .ok_or_else(|| format!("backend '{name}' is not available on this CPU or build"))
 }

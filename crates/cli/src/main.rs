@@ -9,6 +9,8 @@
 mod bench;
 mod ec;
 mod engines;
+mod pcap;
+mod roce;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: ec::EcCommand,
     },
+    /// RoCE v2 captures: BTH, extended headers and ICRC of every frame of a pcap.
+    Roce {
+        #[command(subcommand)]
+        command: roce::RoceCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +75,7 @@ fn main() -> ExitCode {
         Command::Backends { json } => backends(json),
         Command::Bench(args) => run_bench(&args),
         Command::Ec { command } => ec::run(command),
+        Command::Roce { command } => roce::run(command),
     };
     match result {
         Ok(code) => code,

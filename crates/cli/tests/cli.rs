@@ -8,43 +8,10 @@
     reason = "test code: a panic is a failure"
 )]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+#[path = "support/process.rs"]
+mod process;
 
-/// The `offload` binary as a command. When the tests run through a cargo runner (qemu for a
-/// cross target, `CARGO_TARGET_<TRIPLE>_RUNNER` in the environment), the binary goes through
-/// the same runner.
-fn offload(args: &[&str]) -> Output {
-    let bin = env!("CARGO_BIN_EXE_offload");
-    let arch = std::env::consts::ARCH.to_uppercase();
-    let runner = std::env::vars()
-        .find(|(key, _)| {
-            key.starts_with(&format!("CARGO_TARGET_{arch}_")) && key.ends_with("_RUNNER")
-        })
-        .map(|(_, value)| value);
-    let mut command = match runner.as_deref().map(str::split_whitespace) {
-        Some(mut words) => {
-            let mut c = Command::new(words.next().unwrap());
-            c.args(words).arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    };
-    command.args(args).output().unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("offload-cli-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn assert_one_line_error(out: &Output) {
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err}");
-    assert!(err.starts_with("offload: "), "stderr: {err}");
-}
+use process::{assert_one_line_error, offload, scratch};
 
 #[test]
 fn backends_json_lists_every_erasure_backend() {
