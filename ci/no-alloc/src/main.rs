@@ -8,6 +8,7 @@ use core::hint::black_box;
 use core::panic::PanicInfo;
 
 use offload_erasure::{Auto, Code, ErasureCoder, Error, Workspace};
+use offload_rdma_wire as rdma;
 
 #[panic_handler]
 fn panic(_info: &PanicInfo<'_>) -> ! {
@@ -20,7 +21,7 @@ fn panic(_info: &PanicInfo<'_>) -> ! {
 /// linker keeps each call.
 #[unsafe(no_mangle)]
 pub extern "C" fn offload_no_alloc_main() -> u32 {
-    erasure()
+    mix(erasure(), rdma_wire())
 }
 
 /// Folds `x` into the running digest.
@@ -140,4 +141,142 @@ fn stripe<const K: usize, const M: usize, const N: usize>(
     acc = digest(acc, &intact[K..]);
     acc = mix(acc, u32::from(coder.verify(code, &refs::<N>(&intact), ws)?));
     Ok(acc)
+}
+
+/// Folds an `offload-rdma-wire` result: its value, or a distinct mark per error.
+fn mix_rdma(acc: u32, r: Result<u32, rdma::Error>) -> u32 {
+    match r {
+        Ok(v) => mix(acc, v),
+        Err(rdma::Error::IcrcMismatch { computed, stored }) => {
+            mix(mix(acc, 0xA1), computed ^ stored)
+        }
+        Err(rdma::Error::OutputTooSmall { needed, available }) => {
+            mix(mix(acc, 0xA2), pair(needed, available))
+        }
+        Err(_) => mix(acc, 0xAE),
+    }
+}
+
+/// Bytes of the stack buffer a frame is built in.
+const FRAME_MAX: usize = 256;
+
+/// offload-rdma-wire: an RC RDMA WRITE Only over tagged IPv6 (with a UDP checksum) and an RC
+/// Acknowledge over IPv4, each built into a stack buffer, parsed and ICRC-verified with the
+/// detected backend; then the ACK with a covered byte changed is refused, `refill` repairs
+/// it, and a buffer one byte short is refused.
+fn rdma_wire() -> u32 {
+    use rdma::wire::{
+        AethRepr, BthRepr, EthernetRepr, Ext, IpRepr, Ipv4Repr, Ipv6Repr, RethRepr, UdpRepr,
+        VlanTag,
+    };
+    use rdma::{FrameBuilder, Icrc, Opcode, Psn};
+
+    let icrc = black_box(rdma::Auto::detect());
+    let mut acc = mix(0, icrc.backend().name().len() as u32);
+    let ethernet = EthernetRepr {
+        dst: [0x02, 0, 0, 0, 0, 0x02],
+        src: [0x02, 0, 0, 0, 0, 0x01],
+        vlan: None,
+        ethertype: 0,
+    };
+    let write = FrameBuilder {
+        ethernet: EthernetRepr {
+            vlan: Some(VlanTag::new(black_box(100), 3)),
+            ..ethernet
+        },
+        ip: IpRepr::Ipv6(Ipv6Repr {
+            traffic_class: 0x68,
+            flow_label: 0x12345,
+            next_header: 0,
+            hop_limit: 64,
+            src: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            dst: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+            payload_len: 0,
+        }),
+        udp: UdpRepr {
+            src_port: 0xC001,
+            dst_port: 0,
+            checksum: 1,
+            payload_len: 0,
+        },
+        bth: BthRepr::new(Opcode::RC_WRITE_ONLY, black_box(0x0102), Psn::MAX),
+        ext: Ext {
+            reth: Some(RethRepr {
+                va: 0x1000,
+                r_key: 0xABCD,
+                dma_len: 23,
+            }),
+            ..Ext::default()
+        },
+    };
+    let ack = FrameBuilder {
+        ethernet,
+        ip: IpRepr::Ipv4(Ipv4Repr {
+            tos: 0,
+            ident: 1,
+            flags: 2,
+            ttl: 64,
+            protocol: 0,
+            src: [192, 168, 1, 1],
+            dst: [192, 168, 1, 2],
+            payload_len: 0,
+        }),
+        udp: UdpRepr {
+            src_port: 0xC000,
+            dst_port: 0,
+            checksum: 0,
+            payload_len: 0,
+        },
+        bth: BthRepr::new(Opcode::RC_ACK, black_box(0x0123), Psn::new(42)),
+        ext: Ext {
+            aeth: Some(AethRepr {
+                syndrome: 0x1F,
+                msn: Psn::new(7),
+            }),
+            ..Ext::default()
+        },
+    };
+
+    let payload = black_box(*b"no-alloc RoCE v2 frame!");
+    let mut buf = [0u8; FRAME_MAX];
+    acc = mix_rdma(acc, build_parse_verify(icrc, &write, &payload, &mut buf));
+    let mut buf = [0u8; FRAME_MAX];
+    acc = mix_rdma(acc, build_parse_verify(icrc, &ack, &[], &mut buf));
+
+    // Change the PSN (covered by the ICRC): refused, then repaired by refill.
+    let n = ack.buffer_len(0).unwrap_or(0).min(FRAME_MAX);
+    let frame = &mut buf[..n];
+    if let Some(b) = frame.get_mut(black_box(14 + 20 + 8 + 11)) {
+        *b ^= 1;
+    }
+    acc = mix_rdma(acc, icrc.parse_verified(frame).map(|f| f.icrc()));
+    acc = mix_rdma(acc, icrc.refill(frame));
+    acc = mix_rdma(acc, icrc.parse_verified(frame).map(|f| f.bth().psn.value()));
+
+    // One byte short.
+    let mut short = [0u8; 61];
+    acc = mix_rdma(acc, ack.emit(&icrc, &[], &mut short).map(|n| n as u32));
+    acc
+}
+
+/// Emits `builder` with `payload` into `buf`, parses the frame and verifies its ICRC; returns a
+/// digest of the length, the ICRC, the PSN and the payload.
+fn build_parse_verify(
+    icrc: rdma::Auto,
+    builder: &rdma::FrameBuilder,
+    payload: &[u8],
+    buf: &mut [u8],
+) -> Result<u32, rdma::Error> {
+    use rdma::Icrc;
+
+    let n = builder.emit(&icrc, payload, buf)?;
+    let frame = rdma::parse(buf.get(..n).unwrap_or(&[]))?;
+    icrc.verify(&frame)?;
+    let mut acc = mix(n as u32, frame.icrc());
+    acc = mix(acc, frame.bth().psn.value());
+    acc = mix(acc, u32::from(frame.udp_checksum_ok() == Some(true)));
+    Ok(frame
+        .payload()
+        .iter()
+        .fold(acc, |acc, &b| mix(acc, u32::from(b))))
 }

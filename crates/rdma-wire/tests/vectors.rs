@@ -24,6 +24,21 @@ mod scapy {
 }
 use scapy::{VECTORS, Vector};
 
+/// The frames a test walks: all of them natively. Under Miri, where one frame's parse and
+/// ICRC cost tens of milliseconds, every 23rd (IPv4 and IPv6, tagged and not, pad counts 0-3)
+/// and one CNP.
+fn sampled() -> impl Iterator<Item = &'static Vector> {
+    let step = if cfg!(miri) { 23 } else { 1 };
+    let cnp = VECTORS.iter().filter(|v| cfg!(miri) && v.opcode == 0x81);
+    VECTORS.iter().step_by(step).chain(cnp.take(1))
+}
+
+/// Fewer still for the tests that flip every bit of a frame: natively all, under Miri three
+/// (an untagged IPv4 frame, a tagged IPv6 one with pad 2, a tagged IPv4 one with pad 1).
+fn few() -> impl Iterator<Item = &'static Vector> {
+    VECTORS.iter().step_by(if cfg!(miri) { 57 } else { 1 })
+}
+
 fn engines() -> Vec<(&'static str, Auto)> {
     select_backends(
         "offload-rdma-wire",
@@ -84,7 +99,7 @@ fn check_fields(v: &Vector) {
 #[test]
 fn scapy_frames_parse_to_expected_fields() {
     assert!(VECTORS.len() >= 170);
-    for v in VECTORS {
+    for v in sampled() {
         check_fields(v);
     }
 }
@@ -119,7 +134,7 @@ fn scapy_coverage_is_what_the_generator_claims() {
 #[test]
 fn scapy_icrc_matches_on_every_backend() {
     for (name, e) in engines() {
-        for v in VECTORS {
+        for v in sampled() {
             let f = parse(v.frame).unwrap();
             assert_eq!(e.compute(&f), v.icrc, "{name} {}", v.name);
             e.verify(&f).unwrap();
@@ -131,7 +146,7 @@ fn scapy_icrc_matches_on_every_backend() {
 #[test]
 fn emit_of_parse_reproduces_scapy_bytes() {
     for (name, e) in engines() {
-        for v in VECTORS {
+        for v in sampled() {
             let f = parse(v.frame).unwrap();
             let builder = f.builder();
             assert_eq!(builder.buffer_len(v.payload.len()).unwrap(), v.frame.len());
@@ -156,7 +171,7 @@ fn emit_of_parse_reproduces_scapy_bytes() {
 #[test]
 fn udp_checksums_in_scapy_frames_are_checked_and_reproduced() {
     let mut checked = 0;
-    for v in VECTORS {
+    for v in sampled() {
         let f = parse(v.frame).unwrap();
         match f.udp_checksum_ok() {
             Some(ok) => {
@@ -166,7 +181,7 @@ fn udp_checksums_in_scapy_frames_are_checked_and_reproduced() {
             None => assert!(!v.ipv6, "{}", v.name),
         }
     }
-    assert!(checked > 80);
+    assert!(checked > if cfg!(miri) { 3 } else { 80 });
 }
 
 /// Byte offsets (from the IP header) and masks of the bits the ICRC ignores.
@@ -198,30 +213,32 @@ fn masked_bits(ipv6: bool) -> Vec<(usize, u8)> {
 #[test]
 fn flipping_a_covered_bit_breaks_the_icrc() {
     let e = Scalar;
-    for v in VECTORS {
+    // Every bit natively; under Miri every 7th bit position (7 and 8 are coprime, so every
+    // bit number of a byte comes up).
+    let step = if cfg!(miri) { 7 } else { 1 };
+    for v in few() {
         let f = parse(v.frame).unwrap();
         let o = f.offsets();
         let masks = masked_bits(v.ipv6);
         let mut covered = f.icrc_covered().to_vec();
-        for byte in 0..covered.len() {
+        for pos in (0..covered.len() * 8).step_by(step) {
+            let (byte, bit) = (pos / 8, pos % 8);
             let mask = masks.iter().find(|(at, _)| *at == byte).map_or(0, |m| m.1);
-            for bit in 0..8 {
-                let b = 1u8 << bit;
-                covered[byte] ^= b;
-                let crc = e.compute_packet(&covered);
-                if mask & b == 0 {
-                    // The version nibble makes compute_packet refuse; anything else must
-                    // change the CRC (CRC-32 detects every single-bit error).
-                    assert_ne!(crc.ok(), Some(v.icrc), "{} byte {byte} bit {bit}", v.name);
-                } else {
-                    assert_eq!(crc, Ok(v.icrc), "{} byte {byte} bit {bit}", v.name);
-                }
-                covered[byte] ^= b;
+            let b = 1u8 << bit;
+            covered[byte] ^= b;
+            let crc = e.compute_packet(&covered);
+            if mask & b == 0 {
+                // The version nibble makes compute_packet refuse; anything else must
+                // change the CRC (CRC-32 detects every single-bit error).
+                assert_ne!(crc.ok(), Some(v.icrc), "{} byte {byte} bit {bit}", v.name);
+            } else {
+                assert_eq!(crc, Ok(v.icrc), "{} byte {byte} bit {bit}", v.name);
             }
+            covered[byte] ^= b;
         }
         // The stored ICRC itself.
         let mut frame = v.frame.to_vec();
-        for bit in 0..32 {
+        for bit in (0..32).step_by(step) {
             frame[o.icrc + bit / 8] ^= 1 << (bit % 8);
             let g = parse(&frame).unwrap();
             assert!(matches!(e.verify(&g), Err(Error::IcrcMismatch { .. })));
@@ -235,12 +252,14 @@ fn flipping_a_masked_bit_keeps_the_frame_valid() {
     // TTL/hop limit, DSCP/ECN, flow label, IPv4 and UDP checksums, FECN/BECN/Resv6a: a
     // router or switch may rewrite them, and the frame must still parse and verify.
     for (name, e) in engines() {
-        for v in VECTORS {
+        for v in few() {
             let f = parse(v.frame).unwrap();
             let l3 = f.offsets().l3;
             for (at, mask) in masked_bits(v.ipv6) {
                 for bit in 0..8 {
-                    if mask & (1 << bit) == 0 {
+                    // Under Miri, only the lowest and highest masked bit of each byte.
+                    let edge = mask.trailing_zeros() == bit || 7 - mask.leading_zeros() == bit;
+                    if mask & (1 << bit) == 0 || (cfg!(miri) && !edge) {
                         continue;
                     }
                     let mut frame = v.frame.to_vec();
@@ -259,7 +278,8 @@ fn flipping_a_masked_bit_keeps_the_frame_valid() {
 fn ethernet_padding_and_fcs_are_the_trailer() {
     // The shortest frames (an IPv4 ACK is 62 bytes) are padded to 60 + FCS on the wire;
     // a capture may keep 4 FCS bytes. The packet ends at the UDP length all the same.
-    for v in VECTORS.iter().filter(|v| !v.ipv6 && v.vlan.is_none()) {
+    let frames = VECTORS.iter().filter(|v| !v.ipv6 && v.vlan.is_none());
+    for v in frames.take(if cfg!(miri) { 2 } else { usize::MAX }) {
         let mut frame = v.frame.to_vec();
         let pad = 64usize.saturating_sub(frame.len());
         frame.extend(std::iter::repeat_n(0u8, pad));
@@ -274,7 +294,9 @@ fn ethernet_padding_and_fcs_are_the_trailer() {
 #[test]
 fn aeth_syndromes_of_the_scapy_frames_decode() {
     let mut kinds = [false; 4];
-    for v in VECTORS {
+    // Under Miri only the frames the generator says carry an AETH are parsed.
+    let has_aeth = |v: &&Vector| !cfg!(miri) || v.ext.iter().any(|(n, _)| *n == "AETH");
+    for v in VECTORS.iter().filter(has_aeth) {
         let f = parse(v.frame).unwrap();
         let Some(aeth) = f.ext().aeth else { continue };
         match aeth.syndrome() {
@@ -296,7 +318,7 @@ fn aeth_syndromes_of_the_scapy_frames_decode() {
 
 #[test]
 fn truncated_scapy_frames_fail_with_typed_errors() {
-    for v in VECTORS {
+    for v in few() {
         for len in 0..v.frame.len() {
             match parse(&v.frame[..len]) {
                 Err(Error::Truncated {
