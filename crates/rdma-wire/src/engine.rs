@@ -82,8 +82,13 @@ impl core::fmt::Display for Backend {
     }
 }
 
-/// Size of the stack buffer that holds the masked IP, UDP and BTH headers.
+/// Room for the masked IP, UDP and BTH headers (at most 60 bytes are used: IPv6 40 + UDP 8 +
+/// BTH 12).
 pub const MASKED_HEADERS_MAX: usize = 64;
+
+/// The stack buffer of [`Icrc::compute_packet`]: the masked headers and the first bytes after
+/// them (256 bytes).
+pub const ICRC_SCRATCH: usize = 256;
 
 /// zlib `crc32` of the 8 bytes of 0xFF that stand for the masked InfiniBand LRH: the state
 /// every ICRC starts from.
@@ -155,12 +160,20 @@ pub trait Icrc: Copy + core::fmt::Debug {
                 available: packet.len(),
             });
         };
-        let mut scratch = [0u8; MASKED_HEADERS_MAX];
-        for ((s, h), m) in scratch.iter_mut().zip(headers).zip(mask) {
+        // The masked headers, then as many of the following bytes as fit: one kernel call
+        // covers a small packet whole, and a large one starts with a block long enough for
+        // the SIMD kernels' fast path (the headers alone, 40-60 bytes, are below it).
+        let mut scratch = [0u8; ICRC_SCRATCH];
+        let (head, tail) = scratch.split_at_mut(headers.len());
+        for ((s, h), m) in head.iter_mut().zip(headers).zip(mask) {
             *s = h | m;
         }
-        let masked = scratch.get(..mask.len()).unwrap_or(&[]);
-        Ok(self.crc32(self.crc32(ICRC_SEED, masked), rest))
+        let (copied, rest) = rest.split_at(rest.len().min(tail.len()));
+        if let Some(t) = tail.get_mut(..copied.len()) {
+            t.copy_from_slice(copied);
+        }
+        let block = scratch.get(..headers.len() + copied.len()).unwrap_or(&[]);
+        Ok(self.crc32(self.crc32(ICRC_SEED, block), rest))
     }
 
     /// The ICRC of a parsed frame (what its last 4 bytes should hold, read little-endian).

@@ -22,7 +22,7 @@ pub use backend::Neon;
 pub use backend::Scalar;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub use backend::{Avx2, Avx512};
-pub use engine::{Auto, Backend, ICRC_SEED, Icrc, MASKED_HEADERS_MAX};
+pub use engine::{Auto, Backend, ICRC_SCRATCH, ICRC_SEED, Icrc, MASKED_HEADERS_MAX};
 pub use error::{Error, Layer};
 pub use wire::{Frame, FrameBuilder, Offsets, Opcode, Psn, parse};
 
@@ -33,6 +33,7 @@ mod tests {
     #[test]
     fn stated_sizes() {
         assert_eq!(MASKED_HEADERS_MAX, 64);
+        assert_eq!(ICRC_SCRATCH, 256);
         assert!(size_of::<Auto>() <= 1);
         assert_eq!(wire::OPCODES.len(), 256);
     }

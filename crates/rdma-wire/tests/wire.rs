@@ -565,3 +565,48 @@ fn error_messages_name_the_numbers() {
         "ICRC mismatch: computed 0x12345678, stored 0x9abcdef0"
     );
 }
+
+/// What `parse` refuses, the builder refuses too, before writing anything: every frame the
+/// builder writes parses.
+#[test]
+fn builder_refuses_what_parse_would_reject() {
+    let mut rng = Rng::new(9);
+    let e = Scalar;
+    let mut buf = [0xA5u8; 256];
+
+    let mut b = random_builder(&mut rng, Opcode(0x04));
+    b.bth.tver = 1;
+    assert_eq!(
+        b.emit(&e, b"x", &mut buf),
+        Err(Error::UnsupportedTver { tver: 1 })
+    );
+
+    let mut b = random_builder(&mut rng, Opcode(0x04));
+    b.ip = IpRepr::Ipv4(Ipv4Repr {
+        tos: 0,
+        ident: 0,
+        flags: 1,
+        ttl: 64,
+        protocol: 17,
+        src: [10, 0, 0, 1],
+        dst: [10, 0, 0, 2],
+        payload_len: 0,
+    });
+    assert_eq!(
+        b.emit(&e, b"x", &mut buf),
+        Err(Error::Ipv4Fragment {
+            fragment_offset: 0,
+            more_fragments: true
+        })
+    );
+
+    let mut b = random_builder(&mut rng, Opcode(0x04));
+    let mut tag = VlanTag::new(7, 0);
+    tag.tpid = 0x9100;
+    b.ethernet.vlan = Some(tag);
+    assert_eq!(
+        b.emit(&e, b"x", &mut buf),
+        Err(Error::UnsupportedEtherType { ethertype: 0x9100 })
+    );
+    assert!(buf.iter().all(|&x| x == 0xA5), "nothing written on error");
+}

@@ -287,8 +287,33 @@ impl FrameBuilder {
     /// [`Error::UnknownOpcode`]; [`Error::PayloadNotAllowed`] for a non-empty payload on an
     /// opcode without one; [`Error::MissingHeader`] / [`Error::UnexpectedHeader`] when
     /// `ext` does not match the opcode; [`Error::TooLong`] when the lengths overflow 16
-    /// bits; [`Error::OutputTooSmall`] when `buf` is short.
+    /// bits; [`Error::OutputTooSmall`] when `buf` is short. Fields that [`parse`] would
+    /// refuse are refused here too, so every frame the builder writes parses:
+    /// [`Error::UnsupportedTver`] for a BTH TVer other than 0, [`Error::Ipv4Fragment`] for
+    /// the IPv4 More Fragments flag, [`Error::UnsupportedEtherType`] for a VLAN TPID other
+    /// than 0x8100 or 0x88A8.
     pub fn emit(&self, icrc: &impl Icrc, payload: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
+        if self.bth.tver != 0 {
+            return Err(Error::UnsupportedTver {
+                tver: self.bth.tver,
+            });
+        }
+        if let IpRepr::Ipv4(r) = self.ip
+            && r.flags & 1 != 0
+        {
+            return Err(Error::Ipv4Fragment {
+                fragment_offset: 0,
+                more_fragments: true,
+            });
+        }
+        if let Some(tag) = self.ethernet.vlan
+            && tag.tpid != super::TPID_8021Q
+            && tag.tpid != super::TPID_8021AD
+        {
+            return Err(Error::UnsupportedEtherType {
+                ethertype: tag.tpid,
+            });
+        }
         let opcode = self.bth.opcode.0;
         let info = self
             .bth
