@@ -86,7 +86,7 @@ impl Icrc for Avx2 {
 /// 1024 bits (eight 128-bit lanes ahead).
 const K1024: (i64, i64) = (0x1_e88e_f372, 0x1_4a7f_e880);
 /// 128 bits (the next lane).
-const K128: (i64, i64) = (0x1_7519_97d0, 0x0_ccaa_009e);
+pub(super) const K128: (i64, i64) = (0x1_7519_97d0, 0x0_ccaa_009e);
 /// 64 bits, for the 64 -> 32 step.
 const K64: i64 = 0x1_63cd_6124;
 /// P(x) and u = floor(x^64 / P(x)), reflected, for the Barrett reduction.
@@ -161,20 +161,20 @@ fn widen(register: u32) -> __m256i {
     _mm256_set_epi64x(0, 0, 0, i64::from(register))
 }
 
-/// `x` advanced by 128 bits: `x.lo·K_a ^ x.hi·K_b`.
+/// `x` advanced by 128 bits: `x.lo·K_a ^ x.hi·K_b`. Shared with the `Avx512` backend.
 #[inline]
 #[target_feature(enable = "pclmulqdq")]
-fn fold128(x: __m128i, k: __m128i) -> __m128i {
+pub(super) fn fold128(x: __m128i, k: __m128i) -> __m128i {
     _mm_xor_si128(
         _mm_clmulepi64_si128::<0x00>(x, k),
         _mm_clmulepi64_si128::<0x11>(x, k),
     )
 }
 
-/// 128 bits of folded state to the 32-bit CRC register.
+/// 128 bits of folded state to the 32-bit CRC register. Shared with the `Avx512` backend.
 #[inline]
 #[target_feature(enable = "pclmulqdq,sse4.1")]
-fn reduce(x: __m128i, k128: __m128i) -> u32 {
+pub(super) fn reduce(x: __m128i, k128: __m128i) -> u32 {
     let low32 = _mm_set_epi64x(0, 0xFFFF_FFFF);
     // 128 -> 64: the low half times K128.1, plus the high half moved down.
     let x = _mm_xor_si128(
@@ -195,7 +195,7 @@ fn reduce(x: __m128i, k128: __m128i) -> u32 {
 
 #[inline]
 #[target_feature(enable = "sse2")]
-fn load16(block: &[u8; 16]) -> __m128i {
+pub(super) fn load16(block: &[u8; 16]) -> __m128i {
     // SAFETY: `block` is 16 readable bytes; the load has no alignment requirement.
     unsafe { _mm_loadu_si128(block.as_ptr().cast()) }
 }

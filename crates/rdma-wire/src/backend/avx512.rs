@@ -17,12 +17,12 @@
 //! emulation in CI (`.ci/run`, miri stage) against `Scalar`, and its speed is unmeasured.
 
 use core::arch::x86_64::{
-    __m128i, __m512i, _mm_and_si128, _mm_clmulepi64_si128, _mm_cvtsi32_si128, _mm_extract_epi32,
-    _mm_loadu_si128, _mm_set_epi64x, _mm_srli_si128, _mm_xor_si128, _mm512_castsi512_si128,
+    __m128i, __m512i, _mm_cvtsi32_si128, _mm_set_epi64x, _mm_xor_si128, _mm512_castsi512_si128,
     _mm512_clmulepi64_epi128, _mm512_extracti32x4_epi32, _mm512_loadu_si512, _mm512_set_epi64,
     _mm512_xor_si512,
 };
 
+use super::avx2::{K128, fold128, load16, reduce};
 use crate::backend::Scalar;
 use crate::engine::{Backend, Icrc};
 
@@ -71,16 +71,10 @@ impl Icrc for Avx512 {
     }
 }
 
-// `(x^n mod P)` bit-reflected and shifted left by one, n = distance + 32 and distance - 32.
+// `(x^n mod P)` bit-reflected and shifted left by one, n = distance + 32 and distance - 32;
+// the 128-bit constants and the final reduction are the `Avx2` backend's.
 /// 2048 bits (sixteen 128-bit lanes ahead).
 const K2048: (i64, i64) = (0x1_1542_778a, 0x1_322d_1430);
-/// 128 bits (the next lane).
-const K128: (i64, i64) = (0x1_7519_97d0, 0x0_ccaa_009e);
-/// 64 bits, for the 64 -> 32 step.
-const K64: i64 = 0x1_63cd_6124;
-/// P(x) and u = floor(x^64 / P(x)), reflected, for the Barrett reduction.
-const P_X: i64 = 0x1_db71_0641;
-const U_PRIME: i64 = 0x1_f701_1641;
 
 /// Folds `data` (at least 16 bytes) into the raw register; returns the register after the
 /// longest multiple of 16 bytes, and the remaining 0..15 bytes.
@@ -147,42 +141,6 @@ fn fold_wide<'a>(
         x = _mm_xor_si128(fold128(x, k128), _mm512_extracti32x4_epi32::<3>(*acc));
     }
     (x, rest)
-}
-
-/// `x` advanced by 128 bits: `x.lo·K_a ^ x.hi·K_b`.
-#[inline]
-#[target_feature(enable = "pclmulqdq")]
-fn fold128(x: __m128i, k: __m128i) -> __m128i {
-    _mm_xor_si128(
-        _mm_clmulepi64_si128::<0x00>(x, k),
-        _mm_clmulepi64_si128::<0x11>(x, k),
-    )
-}
-
-/// 128 bits of folded state to the 32-bit CRC register.
-#[inline]
-#[target_feature(enable = "pclmulqdq,sse4.1")]
-fn reduce(x: __m128i, k128: __m128i) -> u32 {
-    let low32 = _mm_set_epi64x(0, 0xFFFF_FFFF);
-    let x = _mm_xor_si128(
-        _mm_clmulepi64_si128::<0x10>(x, k128),
-        _mm_srli_si128::<8>(x),
-    );
-    let x = _mm_xor_si128(
-        _mm_clmulepi64_si128::<0x00>(_mm_and_si128(x, low32), _mm_set_epi64x(0, K64)),
-        _mm_srli_si128::<4>(x),
-    );
-    let pu = _mm_set_epi64x(U_PRIME, P_X);
-    let t1 = _mm_clmulepi64_si128::<0x10>(_mm_and_si128(x, low32), pu);
-    let t2 = _mm_clmulepi64_si128::<0x00>(_mm_and_si128(t1, low32), pu);
-    _mm_extract_epi32::<1>(_mm_xor_si128(x, t2)).cast_unsigned()
-}
-
-#[inline]
-#[target_feature(enable = "sse2")]
-fn load16(block: &[u8; 16]) -> __m128i {
-    // SAFETY: `block` is 16 readable bytes; the load has no alignment requirement.
-    unsafe { _mm_loadu_si128(block.as_ptr().cast()) }
 }
 
 #[inline]
