@@ -82,21 +82,7 @@ type Block = [__m256i; 2];
 
 #[target_feature(enable = "avx2")]
 fn kernel(coeffs: &[u8], srcs: &[&[u8]], outs: &mut [&mut [u8]], len: usize, accumulate: bool) {
-    let k = srcs.len();
-    if k == 0 {
-        if !accumulate {
-            outs.iter_mut().for_each(|o| o.fill(0));
-        }
-        return;
-    }
-    for (rows, group) in coeffs.chunks(GROUP * k).zip(outs.chunks_mut(GROUP)) {
-        match group.len() {
-            1 => pass::<1>(rows, srcs, group, len, accumulate),
-            2 => pass::<2>(rows, srcs, group, len, accumulate),
-            3 => pass::<3>(rows, srcs, group, len, accumulate),
-            _ => pass::<GROUP>(rows, srcs, group, len, accumulate),
-        }
-    }
+    for_each_group!(pass, GROUP [1 2 3]; coeffs, srcs, outs, len, accumulate);
 }
 
 #[inline]

@@ -86,23 +86,7 @@ const GROUP: usize = 6;
 /// `outs[r] (^)= XOR_j coeffs[r * k + j] * srcs[j]`; shapes checked by the caller.
 #[target_feature(enable = "avx512f,avx512bw,gfni")]
 fn kernel(coeffs: &[u8], srcs: &[&[u8]], outs: &mut [&mut [u8]], len: usize, accumulate: bool) {
-    let k = srcs.len();
-    if k == 0 {
-        if !accumulate {
-            outs.iter_mut().for_each(|o| o.fill(0));
-        }
-        return;
-    }
-    for (rows, group) in coeffs.chunks(GROUP * k).zip(outs.chunks_mut(GROUP)) {
-        match group.len() {
-            1 => pass::<1>(rows, srcs, group, len, accumulate),
-            2 => pass::<2>(rows, srcs, group, len, accumulate),
-            3 => pass::<3>(rows, srcs, group, len, accumulate),
-            4 => pass::<4>(rows, srcs, group, len, accumulate),
-            5 => pass::<5>(rows, srcs, group, len, accumulate),
-            _ => pass::<GROUP>(rows, srcs, group, len, accumulate),
-        }
-    }
+    for_each_group!(pass, GROUP [1 2 3 4 5]; coeffs, srcs, outs, len, accumulate);
 }
 
 /// One pass over every source for `R` outputs.
