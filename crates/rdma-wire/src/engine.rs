@@ -139,6 +139,12 @@ pub trait Icrc: Copy + core::fmt::Debug {
     /// zlib-style CRC-32 continuation: `crc32(crc32(0, a), b) == crc32(0, a ++ b)`.
     fn crc32(&self, crc: u32, data: &[u8]) -> u32;
 
+    /// `crc32(crc, first ++ rest)` without concatenating. A backend may override it to carry
+    /// its folding state across the two parts instead of reducing in between.
+    fn crc32_parts(&self, crc: u32, first: &[u8], rest: &[u8]) -> u32 {
+        self.crc32(self.crc32(crc, first), rest)
+    }
+
     /// The ICRC of a packet given from its IP header to the byte before the ICRC (so
     /// [`Frame::icrc_covered`]). The IP version comes from the first nibble.
     ///
@@ -173,7 +179,7 @@ pub trait Icrc: Copy + core::fmt::Debug {
             t.copy_from_slice(copied);
         }
         let block = scratch.get(..headers.len() + copied.len()).unwrap_or(&[]);
-        Ok(self.crc32(self.crc32(ICRC_SEED, block), rest))
+        Ok(self.crc32_parts(ICRC_SEED, block, rest))
     }
 
     /// The ICRC of a parsed frame (what its last 4 bytes should hold, read little-endian).
@@ -298,6 +304,18 @@ impl Icrc for Auto {
             Auto::Avx2(e) => e.crc32(crc, data),
             #[cfg(target_arch = "aarch64")]
             Auto::Neon(e) => e.crc32(crc, data),
+        }
+    }
+
+    fn crc32_parts(&self, crc: u32, first: &[u8], rest: &[u8]) -> u32 {
+        match self {
+            Auto::Scalar(e) => e.crc32_parts(crc, first, rest),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx512(e) => e.crc32_parts(crc, first, rest),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx2(e) => e.crc32_parts(crc, first, rest),
+            #[cfg(target_arch = "aarch64")]
+            Auto::Neon(e) => e.crc32_parts(crc, first, rest),
         }
     }
 }

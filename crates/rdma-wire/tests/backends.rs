@@ -100,6 +100,35 @@ fn all_backends_match_scalar_on_lengths_and_offsets() {
 }
 
 #[test]
+fn crc32_parts_equals_one_pass() {
+    let mut rng = Rng::new(5);
+    let data = rng.bytes(3000);
+    for (name, e) in engines() {
+        let firsts: &[usize] = if cfg!(miri) {
+            &[0, 128, 256]
+        } else {
+            &[0, 16, 100, 128, 256, 384, 1024]
+        };
+        let rests: &[usize] = if cfg!(miri) {
+            &[0, 5, 130, 300]
+        } else {
+            &[0, 1, 15, 16, 127, 128, 129, 300, 1500]
+        };
+        for &a in firsts {
+            for &b in rests {
+                let seed = rng.next_u64() as u32;
+                let (first, rest) = data[..a + b].split_at(a);
+                assert_eq!(
+                    e.crc32_parts(seed, first, rest),
+                    Scalar.crc32(seed, &data[..a + b]),
+                    "{name} {a}+{b}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn all_backends_continue_like_one_pass() {
     let mut rng = Rng::new(3);
     for (name, e) in engines() {

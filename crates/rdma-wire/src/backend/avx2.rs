@@ -76,8 +76,21 @@ impl Icrc for Avx2 {
         }
         // SAFETY: an `Avx2` value exists only after detection (`new`) or the caller's promise
         // (`new_unchecked`), so avx2, pclmulqdq and vpclmulqdq are present.
-        let (register, rest) = unsafe { fold(!crc, data) };
+        let (register, rest) = unsafe { fold(!crc, &[], data) };
         Scalar.crc32(!register, rest)
+    }
+
+    fn crc32_parts(&self, crc: u32, first: &[u8], rest: &[u8]) -> u32 {
+        // One fold through both when `first` is whole 128-byte blocks: no reduction between
+        // the parts (the ICRC's header block is 256 bytes whenever the packet is long).
+        match first.as_chunks::<128>() {
+            (head, []) if !head.is_empty() => {
+                // SAFETY: as in `crc32`, the value proves the features are present.
+                let (register, tail) = unsafe { fold(!crc, head, rest) };
+                Scalar.crc32(!register, tail)
+            }
+            _ => self.crc32(self.crc32(crc, first), rest),
+        }
     }
 }
 
@@ -93,20 +106,23 @@ const K64: i64 = 0x1_63cd_6124;
 const P_X: i64 = 0x1_db71_0641;
 const U_PRIME: i64 = 0x1_f701_1641;
 
-/// Folds `data` (at least 16 bytes) into the raw CRC register `register` (not inverted);
-/// returns the register after the longest prefix that is a multiple of 16 bytes, and the
-/// remaining 0..15 bytes.
+/// Folds `head` (whole 128-byte chunks, possibly none) then `data` into the raw CRC register
+/// `register` (not inverted), as one message; returns the register after the longest prefix
+/// that is a multiple of 16 bytes, and the remaining 0..15 bytes of `data`.
 #[target_feature(enable = "avx2,pclmulqdq,vpclmulqdq,sse4.1")]
-fn fold(register: u32, data: &[u8]) -> (u32, &[u8]) {
+fn fold<'a>(register: u32, head: &[[u8; 128]], data: &'a [u8]) -> (u32, &'a [u8]) {
     let k128 = _mm_set_epi64x(K128.1, K128.0);
-    let (mut x, mut rest) = match data.split_first_chunk::<128>() {
-        Some((first, rest)) if rest.len() >= 128 => fold_wide(register, first, rest, k128),
-        _ => match data.split_first_chunk::<16>() {
-            Some((first, rest)) => (
-                _mm_xor_si128(load16(first), _mm_cvtsi32_si128(register.cast_signed())),
-                rest,
-            ),
-            None => return (register, data),
+    let (mut x, mut rest) = match head.split_first() {
+        Some((first, middle)) => fold_wide(register, first, middle, data, k128),
+        None => match data.split_first_chunk::<128>() {
+            Some((first, rest)) if rest.len() >= 128 => fold_wide(register, first, &[], rest, k128),
+            _ => match data.split_first_chunk::<16>() {
+                Some((first, rest)) => (
+                    _mm_xor_si128(load16(first), _mm_cvtsi32_si128(register.cast_signed())),
+                    rest,
+                ),
+                None => return (register, data),
+            },
         },
     };
     while let Some((next, tail)) = rest.split_first_chunk::<16>() {
@@ -123,6 +139,7 @@ fn fold(register: u32, data: &[u8]) -> (u32, &[u8]) {
 fn fold_wide<'a>(
     register: u32,
     first: &[u8; 128],
+    middle: &[[u8; 128]],
     mut rest: &'a [u8],
     k128: __m128i,
 ) -> (__m128i, &'a [u8]) {
@@ -135,13 +152,11 @@ fn fold_wide<'a>(
         load32(&quarters[3]),
     ];
     y[0] = _mm256_xor_si256(y[0], widen(register));
+    for next in middle {
+        step(&mut y, next, k1024);
+    }
     while let Some((next, tail)) = rest.split_first_chunk::<128>() {
-        let (n, _) = next.as_chunks::<32>();
-        for (acc, chunk) in y.iter_mut().zip(n) {
-            let lo = _mm256_clmulepi64_epi128::<0x00>(*acc, k1024);
-            let hi = _mm256_clmulepi64_epi128::<0x11>(*acc, k1024);
-            *acc = _mm256_xor_si256(_mm256_xor_si256(lo, hi), load32(chunk));
-        }
+        step(&mut y, next, k1024);
         rest = tail;
     }
     // Eight lanes, in stream order, folded into one.
@@ -152,6 +167,18 @@ fn fold_wide<'a>(
         x = _mm_xor_si128(fold128(x, k128), _mm256_extracti128_si256::<1>(*acc));
     }
     (x, rest)
+}
+
+/// Folds the four accumulators across 1024 bits onto the next 128 bytes.
+#[inline]
+#[target_feature(enable = "avx2,vpclmulqdq")]
+fn step(y: &mut [__m256i; 4], next: &[u8; 128], k1024: __m256i) {
+    let (n, _) = next.as_chunks::<32>();
+    for (acc, chunk) in y.iter_mut().zip(n) {
+        let lo = _mm256_clmulepi64_epi128::<0x00>(*acc, k1024);
+        let hi = _mm256_clmulepi64_epi128::<0x11>(*acc, k1024);
+        *acc = _mm256_xor_si256(_mm256_xor_si256(lo, hi), load32(chunk));
+    }
 }
 
 /// The register in the low 32 bits of an otherwise zero ymm.
