@@ -123,8 +123,8 @@ const MASK_V6: [u8; 60] = {
     m
 };
 
-/// The RoCE v2 invariant CRC. Implemented by [`Scalar`] and [`Auto`] (later `Avx512` and
-/// `Neon`); all give identical results on every input.
+/// The RoCE v2 invariant CRC. Implemented by [`Scalar`], `Avx2`, `Avx512`, `Neon` and [`Auto`];
+/// all give identical results on every input.
 ///
 /// The rule (IBTA Annex A17, as implemented by Linux rxe and scapy): CRC-32 (the Ethernet /
 /// zlib CRC, reflected polynomial 0xEDB88320, init and final XOR 0xFFFFFFFF) over 8 bytes
@@ -231,7 +231,7 @@ pub trait Icrc: Copy + core::fmt::Debug {
 }
 
 /// The fastest backend this CPU supports, chosen once; cheap to copy and to call. Dispatch
-/// is a `match`: no atomics, no function pointers, no heap. Only `Scalar` exists so far.
+/// is a `match`: no atomics, no function pointers, no heap.
 #[derive(Clone, Copy, Debug)]
 pub enum Auto {
     /// See [`Scalar`].
@@ -257,7 +257,7 @@ impl Auto {
     }
 
     /// `backend` if this build and this CPU support it: how tests, benches and the CLI
-    /// force one. `None` for `Avx512` and `Neon` until they are written.
+    /// force one.
     pub fn with_backend(backend: Backend) -> Option<Self> {
         match backend {
             Backend::Scalar => Some(Auto::Scalar(Scalar)),
