@@ -23,7 +23,7 @@ fn engines() -> Vec<(&'static str, Auto)> {
     )
 }
 
-/// Lengths around the 16- and 64-byte vector widths and the 256-byte scalar strip.
+/// Lengths around the 16- and 64-byte vector widths and the 128-byte scalar strip.
 fn lengths() -> Vec<usize> {
     let mut v: Vec<usize> = if cfg!(miri) {
         vec![0, 1, 17, 64, 65]
