@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::cast_possible_truncation,
+        reason = "tests build bytes from small indices"
+    )
+)]
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+mod backend;
+mod detect;
+mod engine;
+mod error;
+mod key;
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub use backend::Avx2;
+#[cfg(target_arch = "aarch64")]
+pub use backend::Neon;
+pub use backend::Scalar;
+pub use engine::{Auto, Backend, Lookup};
+pub use error::Error;
+pub use key::{FlowKey, Ipv4Tuple, Ipv6Tuple, Key};
