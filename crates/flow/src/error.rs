@@ -25,6 +25,13 @@ pub enum Error {
         /// Entries available.
         available: usize,
     },
+    /// Two slices that must be the same length are not (e.g. keys and their hashes).
+    LengthMismatch {
+        /// The length required (that of the first slice).
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
     /// A batch holds more entries than the call accepts.
     BatchTooLarge {
         /// Entries given.
@@ -75,6 +82,12 @@ impl core::fmt::Display for Error {
             ),
             Error::OutputTooSmall { needed, available } => {
                 write!(f, "output holds {available} entries, {needed} needed")
+            }
+            Error::LengthMismatch { expected, found } => {
+                write!(
+                    f,
+                    "{found} entries given where {expected} are needed (one per key)"
+                )
             }
             Error::BatchTooLarge { len, max } => {
                 write!(f, "batch of {len} entries: at most {max} per call")
