@@ -16,6 +16,7 @@ mod detect;
 mod engine;
 mod error;
 mod key;
+mod rss;
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub use backend::Avx2;
@@ -25,3 +26,4 @@ pub use backend::Scalar;
 pub use engine::{Auto, Backend, Lookup};
 pub use error::Error;
 pub use key::{FlowKey, Ipv4Tuple, Ipv6Tuple, Key};
+pub use rss::{Fields, Reta, RssHasher, RssKey, Symmetric};
