@@ -39,6 +39,20 @@ pub enum Error {
         /// The most accepted.
         max: usize,
     },
+    /// A redirection table must have a power of two of entries, 1 to 512.
+    RetaSize {
+        /// Entries asked for.
+        entries: usize,
+    },
+    /// A redirection table index past its end.
+    RetaIndex {
+        /// Index given.
+        index: usize,
+        /// Entries in the table.
+        entries: usize,
+    },
+    /// A redirection table needs at least one queue.
+    NoQueues,
     /// Caller storage does not have a usable shape (see the message for which part).
     Storage {
         /// What is wrong, in words.
@@ -92,6 +106,15 @@ impl core::fmt::Display for Error {
             Error::BatchTooLarge { len, max } => {
                 write!(f, "batch of {len} entries: at most {max} per call")
             }
+            Error::RetaSize { entries } => write!(
+                f,
+                "redirection table of {entries} entries: must be a power of two from 1 to 512"
+            ),
+            Error::RetaIndex { index, entries } => write!(
+                f,
+                "redirection table index {index} out of range: the table has {entries} entries"
+            ),
+            Error::NoQueues => f.write_str("a redirection table needs at least one queue"),
             Error::Storage { what } => write!(f, "unusable storage: {what}"),
             Error::Full { capacity } => write!(
                 f,

@@ -16,6 +16,7 @@ mod detect;
 mod engine;
 mod error;
 mod key;
+mod rss;
 mod table;
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -26,4 +27,5 @@ pub use backend::Scalar;
 pub use engine::{Auto, Backend, Lookup};
 pub use error::Error;
 pub use key::{FlowKey, Ipv4Tuple, Ipv6Tuple, Key};
+pub use rss::{Fields, Reta, RssHasher, RssKey, Symmetric};
 pub use table::{Bucket, Entry, FlowId, FlowTable};

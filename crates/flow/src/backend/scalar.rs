@@ -3,7 +3,8 @@
 
 #![forbid(unsafe_code)]
 
-use crate::{Backend, Lookup};
+use crate::rss::{ROW, RssKey, check_bulk, check_input};
+use crate::{Backend, Error, Lookup, RssHasher};
 
 /// Portable safe Rust, always available.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -103,6 +104,65 @@ impl Lookup for Scalar {
 
     #[inline(always)]
     fn prefetch<T>(&self, _item: &T) {}
+}
+
+impl RssHasher for Scalar {
+    fn backend(&self) -> Backend {
+        Backend::Scalar
+    }
+
+    fn toeplitz(&self, key: &RssKey, input: &[u8]) -> Result<u32, Error> {
+        check_input(key, input.len())?;
+        Ok(toeplitz(key.rows(), input))
+    }
+
+    fn toeplitz_bulk<const N: usize>(
+        &self,
+        key: &RssKey,
+        inputs: &[[u8; N]],
+        out: &mut [u32],
+    ) -> Result<(), Error> {
+        check_bulk(key, N, inputs.len(), out.len())?;
+        for (h, input) in out.iter_mut().zip(inputs) {
+            *h = toeplitz(key.rows(), input);
+        }
+        Ok(())
+    }
+}
+
+/// Toeplitz with the key's nibble table, two table reads per input byte.
+///
+/// From the definition, input bit `i` (most significant bit of `input[0]` first) adds the
+/// 32 key bits starting at key bit `i`. Grouping the four bits of a nibble `v` at bit offset
+/// `i`, their sum is the 32 bits starting at bit `i` of `rows[v]`, the XOR of the key
+/// shifted by 0..4 bits as `v` selects (built once per key, see [`RssKey`]). For input byte
+/// `p` both nibbles start within byte `p` of their row: one big-endian 64-bit read at byte
+/// `p` of `rows[high]` has the high nibble's 32 bits on top, and the same read of
+/// `rows[low]` shifted left by 4 has the low nibble's. XOR everything into 64 bits, keep the
+/// top 32. Shifting the whole low-nibble sum once at the end gives the same bits as
+/// shifting each read. The rows are stored back to front, so the big-endian read is a plain
+/// little-endian load (no byte swap).
+///
+/// No data-dependent branches; 1 KiB of table instead of the 256-entry table per input byte
+/// (up to 48 KiB) of the classic byte-table method, at about a third of its speed.
+fn toeplitz(rows: &[[u8; ROW]; 16], input: &[u8]) -> u32 {
+    // The caller checked `input.len() <= max_input() <= 48`, so `p + 8 <= 55 <= ROW` below.
+    let mut high = 0u64;
+    let mut low = 0u64;
+    for (p, &b) in input.iter().enumerate() {
+        high ^= window(&rows[usize::from(b >> 4)], p);
+        low ^= window(&rows[usize::from(b & 0x0F)], p);
+    }
+    ((high ^ (low << 4)) >> 32) as u32
+}
+
+/// Bytes `p..p + 8` of the row as a big-endian `u64`: the row is stored back to front, so
+/// that is a little-endian read of the stored bytes ending `p` bytes from the end.
+#[inline(always)]
+fn window(row: &[u8; ROW], p: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&row[ROW - 8 - p..ROW - p]);
+    u64::from_le_bytes(w)
 }
 
 #[cfg(test)]
