@@ -1,0 +1,833 @@
+//! x86_64 with AVX2 and F16C.
+//!
+//! One fused kernel, written once and instantiated per (format, operation) through const
+//! generics: per step of 32 elements (f16, bf16, FP8) or 128 bytes (everything else), the
+//! step of input 0 is loaded into four 256-bit accumulators, every further input's step is
+//! loaded and combined into them in input order, and the result is stored (rounded once for
+//! the narrow floats). The inner loop runs over inputs, the outer over elements, so each
+//! output element is the left fold of the scalar definition; there is no FMA anywhere.
+//! Tails shorter than a step go through a zero-padded stack buffer with the same code.
+//!
+//! Conversions, all exact and equal to [`crate::convert`]:
+//! - f16 ↔ f32: F16C `vcvtph2ps` / `vcvtps2ph` with round-to-nearest-even (0 mismatches
+//!   over all inputs against `half`; the tests check all 2^16 and a dense 2^32 sample).
+//! - bf16 → f32: a 16-bit shift; f32 → bf16: the integer RNE `(x + 0x7FFF + lsb) >> 16` with
+//!   NaN made quiet — no `vcvtneps2bf16`, which flushes f32 subnormals.
+//! - FP8 → f32: the byte is moved into an f16 bit pattern (E5M2 is the top byte of an f16;
+//!   E4M3 shifted by 7 is an f16 scaled by 2^-8, then multiplied by 256, exact) and widened
+//!   with `vcvtph2ps`; NaN lanes are replaced by the canonical decoded NaN.
+//! - f32 → FP8: integer RNE for the normal range; the subnormal range adds a power of two
+//!   whose ulp is the FP8 subnormal step (ryg's "magic add", exact under RNE) and subtracts
+//!   its bits; then overflow, Inf and NaN are selected per the mode.
+//!
+//! MIN/MAX are compare + blend (never `vminps`/`vmaxps`, whose NaN and ±0 behaviour depends
+//! on the operand order).
+
+use core::arch::x86_64::{
+    __m128i, __m256, __m256d, __m256i, _CMP_EQ_OQ, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
+    _MM_FROUND_TO_NEAREST_INT, _mm_loadu_si128, _mm_storeu_si128, _mm256_add_epi8,
+    _mm256_add_epi16, _mm256_add_epi32, _mm256_add_epi64, _mm256_add_pd, _mm256_add_ps,
+    _mm256_and_pd, _mm256_and_ps, _mm256_and_si256, _mm256_andnot_si256, _mm256_blendv_epi8,
+    _mm256_blendv_pd, _mm256_blendv_ps, _mm256_castpd_si256, _mm256_castps_si256,
+    _mm256_castsi256_pd, _mm256_castsi256_ps, _mm256_castsi256_si128, _mm256_cmp_pd, _mm256_cmp_ps,
+    _mm256_cmpeq_epi8, _mm256_cmpeq_epi16, _mm256_cmpeq_epi32, _mm256_cmpeq_epi64,
+    _mm256_cmpgt_epi32, _mm256_cmpgt_epi64, _mm256_cvtepu8_epi16, _mm256_cvtepu16_epi32,
+    _mm256_cvtph_ps, _mm256_cvtps_ph, _mm256_extracti128_si256, _mm256_loadu_si256,
+    _mm256_max_epi8, _mm256_max_epi16, _mm256_max_epi32, _mm256_max_epu8, _mm256_max_epu16,
+    _mm256_max_epu32, _mm256_min_epi8, _mm256_min_epi16, _mm256_min_epi32, _mm256_min_epu8,
+    _mm256_min_epu16, _mm256_min_epu32, _mm256_mul_epu32, _mm256_mul_pd, _mm256_mul_ps,
+    _mm256_mullo_epi16, _mm256_mullo_epi32, _mm256_or_pd, _mm256_or_ps, _mm256_or_si256,
+    _mm256_packus_epi16, _mm256_packus_epi32, _mm256_permute4x64_epi64,
+    _mm256_permutevar8x32_epi32, _mm256_set1_epi8, _mm256_set1_epi16, _mm256_set1_epi32,
+    _mm256_set1_epi64x, _mm256_set1_pd, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_si256,
+    _mm256_slli_epi16, _mm256_slli_epi32, _mm256_slli_epi64, _mm256_srli_epi16, _mm256_srli_epi32,
+    _mm256_srli_epi64, _mm256_storeu_si256, _mm256_sub_epi32, _mm256_xor_si256,
+};
+
+use crate::backend::scalar;
+use crate::engine::{Job, Phase};
+use crate::types::Params;
+use crate::{Backend, DType, Element, Op, Reducer};
+
+/// x86_64 with AVX2 and F16C. Construct with [`Avx2::new`], which checks the CPU.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2 {
+    _checked: (),
+}
+
+impl Avx2 {
+    /// `Some` if this CPU has every feature in [`Backend::Avx2`]'s
+    /// [`features`](Backend::features).
+    pub fn new() -> Option<Self> {
+        crate::detect::avx2().then_some(Self { _checked: () })
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and F16C, and the OS must save the YMM state.
+    pub const unsafe fn new_unchecked() -> Self {
+        Self { _checked: () }
+    }
+}
+
+impl Reducer for Avx2 {
+    fn backend(&self) -> Backend {
+        Backend::Avx2
+    }
+
+    fn fused<T: Element>(&self, job: &Job, inputs: &[&[T]], out: &mut [T], in_place: bool) {
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2 and F16C.
+        let done = unsafe { fused_typed(job, inputs, out, in_place) };
+        if !done {
+            scalar::fused(job, inputs, out, in_place);
+        }
+    }
+
+    fn fused_bytes(&self, job: &Job, inputs: &[&[u8]], out: &mut [u8], in_place: bool) {
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2 and F16C.
+        let done = unsafe { fused_le(job, inputs, out, in_place) };
+        if !done {
+            crate::Scalar.fused_bytes(job, inputs, out, in_place);
+        }
+    }
+
+    fn stream<T: Element>(&self, job: &Job, phase: Phase<'_, T>) {
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2 and F16C.
+        let done = unsafe { stream_any(job, phase) };
+        debug_assert!(done, "every validated streaming job has a kernel");
+    }
+}
+
+/// The bytes of an element slice (little-endian: x86_64 is).
+fn bytes_of<T: Element>(s: &[T]) -> &[u8] {
+    // SAFETY: every `Element` (sealed) is an integer, a float or a `repr(transparent)`
+    // newtype of one: no padding, every byte initialised; `u8` needs no alignment, and the
+    // length is the slice's size in bytes, within the same allocation.
+    unsafe { core::slice::from_raw_parts(s.as_ptr().cast::<u8>(), size_of_val(s)) }
+}
+
+/// The bytes of a mutable element slice.
+fn bytes_of_mut<T: Element>(s: &mut [T]) -> &mut [u8] {
+    let len = size_of_val(s);
+    // SAFETY: as in `bytes_of`; in addition every byte pattern is a valid `T` (integers,
+    // floats and newtypes of them), so writes through the byte view keep `s` valid.
+    unsafe { core::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<u8>(), len) }
+}
+
+// Formats are `DType` discriminants, operations `Op` discriminants.
+const U8: u8 = DType::U8 as u8;
+const I8: u8 = DType::I8 as u8;
+const U16: u8 = DType::U16 as u8;
+const I16: u8 = DType::I16 as u8;
+const U32: u8 = DType::U32 as u8;
+const I32: u8 = DType::I32 as u8;
+const U64: u8 = DType::U64 as u8;
+const I64: u8 = DType::I64 as u8;
+const F16: u8 = DType::F16 as u8;
+const BF16: u8 = DType::Bf16 as u8;
+const F32: u8 = DType::F32 as u8;
+const F64: u8 = DType::F64 as u8;
+const E4M3: u8 = DType::Fp8E4M3 as u8;
+const E5M2: u8 = DType::Fp8E5M2 as u8;
+
+const SUM: u8 = Op::Sum as u8;
+const PROD: u8 = Op::Prod as u8;
+const MIN: u8 = Op::Min as u8;
+const MAX: u8 = Op::Max as u8;
+const AVG: u8 = Op::Avg as u8;
+const BAND: u8 = Op::Band as u8;
+const BOR: u8 = Op::Bor as u8;
+const BXOR: u8 = Op::Bxor as u8;
+const LAND: u8 = Op::Land as u8;
+const LOR: u8 = Op::Lor as u8;
+const LXOR: u8 = Op::Lxor as u8;
+
+/// Input bytes per step: 32 elements for the narrow floats, 128 bytes otherwise.
+const fn step(f: u8) -> usize {
+    match f {
+        F16 | BF16 => 64,
+        E4M3 | E5M2 => 32,
+        _ => 128,
+    }
+}
+
+/// Whether the format accumulates in f32 lanes (f32 itself and the narrow floats).
+const fn lanes_f32(f: u8) -> bool {
+    matches!(f, F16 | BF16 | F32 | E4M3 | E5M2)
+}
+
+const fn narrow(f: u8) -> bool {
+    matches!(f, F16 | BF16 | E4M3 | E5M2)
+}
+
+/// Accumulator bytes per step: 32 f32 for the narrow floats, else the input step.
+const fn acc_step(f: u8) -> usize {
+    if narrow(f) { 128 } else { step(f) }
+}
+
+/// Four 256-bit accumulators: one step.
+type V4 = [__m256i; 4];
+
+/// Per-call vector constants.
+#[derive(Clone, Copy)]
+struct K {
+    s32: __m256,
+    s64: __m256d,
+    sat: bool,
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn konst(p: &Params) -> K {
+    K {
+        s32: _mm256_set1_ps(p.scale32),
+        s64: _mm256_set1_pd(p.scale64),
+        sat: p.sat,
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn ld(b: &[u8]) -> __m256i {
+    let b = &b[..32];
+    // SAFETY: `b` is 32 readable bytes (bounds-checked above); the load is unaligned.
+    unsafe { _mm256_loadu_si256(b.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn st(b: &mut [u8], v: __m256i) {
+    let b = &mut b[..32];
+    // SAFETY: `b` is 32 writable bytes (bounds-checked above); the store is unaligned.
+    unsafe { _mm256_storeu_si256(b.as_mut_ptr().cast(), v) }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn ld128(b: &[u8]) -> __m128i {
+    let b = &b[..16];
+    // SAFETY: `b` is 16 readable bytes (bounds-checked above); the load is unaligned.
+    unsafe { _mm_loadu_si128(b.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn st128(b: &mut [u8], v: __m128i) {
+    let b = &mut b[..16];
+    // SAFETY: `b` is 16 writable bytes (bounds-checked above); the store is unaligned.
+    unsafe { _mm_storeu_si128(b.as_mut_ptr().cast(), v) }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn ps(v: __m256i) -> __m256 {
+    _mm256_castsi256_ps(v)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn pd(v: __m256i) -> __m256d {
+    _mm256_castsi256_pd(v)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn si(v: __m256) -> __m256i {
+    _mm256_castps_si256(v)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn sid(v: __m256d) -> __m256i {
+    _mm256_castpd_si256(v)
+}
+
+/// The canonical decoded FP8 NaN: `x`'s sign plus 0x7FC0_0000 where `nan`, else `x`.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn fp8_nan(x: __m256, nan: __m256) -> __m256 {
+    let sign = _mm256_and_ps(x, ps(_mm256_set1_epi32(i32::MIN)));
+    let q = _mm256_or_ps(sign, ps(_mm256_set1_epi32(0x7FC0_0000)));
+    _mm256_blendv_ps(x, q, nan)
+}
+
+/// One input step → accumulator lanes (f32 for the narrow floats).
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn load<const F: u8>(b: &[u8]) -> V4 {
+    let mut v = [_mm256_setzero_si256(); 4];
+    match F {
+        F16 => {
+            for (k, v) in v.iter_mut().enumerate() {
+                *v = si(_mm256_cvtph_ps(ld128(&b[16 * k..])));
+            }
+        }
+        BF16 => {
+            for (k, v) in v.iter_mut().enumerate() {
+                *v = _mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(ld128(&b[16 * k..])));
+            }
+        }
+        E4M3 | E5M2 => {
+            for h in 0..2 {
+                let w = _mm256_cvtepu8_epi16(ld128(&b[16 * h..]));
+                let bits = if F == E5M2 {
+                    _mm256_slli_epi16::<8>(w)
+                } else {
+                    _mm256_or_si256(
+                        _mm256_slli_epi16::<7>(_mm256_and_si256(w, _mm256_set1_epi16(0x7F))),
+                        _mm256_slli_epi16::<8>(_mm256_and_si256(w, _mm256_set1_epi16(0x80))),
+                    )
+                };
+                for (i, half) in [
+                    _mm256_castsi256_si128(bits),
+                    _mm256_extracti128_si256::<1>(bits),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let f = _mm256_cvtph_ps(half);
+                    let f = if F == E5M2 {
+                        fp8_nan(f, _mm256_cmp_ps::<_CMP_UNORD_Q>(f, f))
+                    } else {
+                        // 0x7F as f16 bits << 7 is 1.875 × 2^-8: 480 after scaling, which no
+                        // E4M3 value is; it marks NaN.
+                        let f = _mm256_mul_ps(f, _mm256_set1_ps(256.0));
+                        let abs = _mm256_and_ps(f, ps(_mm256_set1_epi32(i32::MAX)));
+                        fp8_nan(f, _mm256_cmp_ps::<_CMP_EQ_OQ>(abs, _mm256_set1_ps(480.0)))
+                    };
+                    v[2 * h + i] = si(f);
+                }
+            }
+        }
+        _ => {
+            for (k, v) in v.iter_mut().enumerate() {
+                *v = ld(&b[32 * k..]);
+            }
+        }
+    }
+    v
+}
+
+/// f32 bits → bf16 code in each 32-bit lane: integer RNE, NaN made quiet.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn bf16_rne(x: __m256i) -> __m256i {
+    let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(x), _mm256_set1_epi32(1));
+    let r = _mm256_srli_epi32::<16>(_mm256_add_epi32(
+        _mm256_add_epi32(x, _mm256_set1_epi32(0x7FFF)),
+        lsb,
+    ));
+    let abs = _mm256_and_si256(x, _mm256_set1_epi32(i32::MAX));
+    let nan = _mm256_cmpgt_epi32(abs, _mm256_set1_epi32(0x7F80_0000));
+    let q = _mm256_or_si256(_mm256_srli_epi32::<16>(x), _mm256_set1_epi32(0x40));
+    _mm256_blendv_epi8(r, q, nan)
+}
+
+/// f32 bits → FP8 code in each 32-bit lane (see the module docs).
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn fp8_rne<const F: u8>(x: __m256i, sat: bool) -> __m256i {
+    // (minimum normal, magic, rounding bias subtracted, max finite, overflow, NaN code)
+    let (min_normal, magic, rebias, max_finite, overflow, nan_code) = if F == E4M3 {
+        (0x3C80_0000, 0x4680_0000, 120 << 3, 0x7E, 0x7F, 0x7F)
+    } else {
+        (0x3880_0000, 0x4300_0000, 112 << 2, 0x7B, 0x7C, 0x7E)
+    };
+    let abs = _mm256_and_si256(x, _mm256_set1_epi32(i32::MAX));
+    let sign = _mm256_and_si256(_mm256_srli_epi32::<24>(x), _mm256_set1_epi32(0x80));
+    let normal = if F == E4M3 {
+        let lsb = _mm256_and_si256(_mm256_srli_epi32::<20>(abs), _mm256_set1_epi32(1));
+        let r = _mm256_add_epi32(_mm256_add_epi32(abs, _mm256_set1_epi32(0x7_FFFF)), lsb);
+        _mm256_sub_epi32(_mm256_srli_epi32::<20>(r), _mm256_set1_epi32(rebias))
+    } else {
+        let lsb = _mm256_and_si256(_mm256_srli_epi32::<21>(abs), _mm256_set1_epi32(1));
+        let r = _mm256_add_epi32(_mm256_add_epi32(abs, _mm256_set1_epi32(0xF_FFFF)), lsb);
+        _mm256_sub_epi32(_mm256_srli_epi32::<21>(r), _mm256_set1_epi32(rebias))
+    };
+    let m = _mm256_set1_epi32(magic);
+    let sub = _mm256_sub_epi32(si(_mm256_add_ps(ps(abs), ps(m))), m);
+    let tiny = _mm256_cmpgt_epi32(_mm256_set1_epi32(min_normal), abs);
+    let code = _mm256_blendv_epi8(normal, sub, tiny);
+    let over = _mm256_cmpgt_epi32(code, _mm256_set1_epi32(max_finite));
+    let big = _mm256_set1_epi32(if sat { max_finite } else { overflow });
+    let code = _mm256_blendv_epi8(code, big, over);
+    let nan = _mm256_cmpgt_epi32(abs, _mm256_set1_epi32(0x7F80_0000));
+    let code = _mm256_blendv_epi8(code, _mm256_set1_epi32(nan_code), nan);
+    _mm256_or_si256(code, sign)
+}
+
+/// Accumulator lanes → one output step (rounded once for the narrow floats).
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn store<const F: u8>(v: V4, sat: bool, b: &mut [u8]) {
+    match F {
+        F16 => {
+            for (k, v) in v.into_iter().enumerate() {
+                st128(
+                    &mut b[16 * k..],
+                    _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(ps(v)),
+                );
+            }
+        }
+        BF16 => {
+            for h in 0..2 {
+                let p = _mm256_packus_epi32(bf16_rne(v[2 * h]), bf16_rne(v[2 * h + 1]));
+                st(
+                    &mut b[32 * h..],
+                    _mm256_permute4x64_epi64::<0b11_01_10_00>(p),
+                );
+            }
+        }
+        E4M3 | E5M2 => {
+            let c = [
+                fp8_rne::<F>(v[0], sat),
+                fp8_rne::<F>(v[1], sat),
+                fp8_rne::<F>(v[2], sat),
+                fp8_rne::<F>(v[3], sat),
+            ];
+            let p = _mm256_packus_epi16(
+                _mm256_packus_epi32(c[0], c[1]),
+                _mm256_packus_epi32(c[2], c[3]),
+            );
+            let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+            st(b, _mm256_permutevar8x32_epi32(p, order));
+        }
+        _ => {
+            for (k, v) in v.into_iter().enumerate() {
+                st(&mut b[32 * k..], v);
+            }
+        }
+    }
+}
+
+/// Accumulator step from an accumulator slice (f32 lanes for the narrow floats).
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn load_acc<const F: u8>(b: &[u8]) -> V4 {
+    if narrow(F) {
+        [ld(b), ld(&b[32..]), ld(&b[64..]), ld(&b[96..])]
+    } else {
+        load::<F>(b)
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn store_acc<const F: u8>(v: V4, b: &mut [u8]) {
+    if narrow(F) {
+        for (k, v) in v.into_iter().enumerate() {
+            st(&mut b[32 * k..], v);
+        }
+    } else {
+        store::<F>(v, false, b);
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn quiet_ps(x: __m256) -> __m256 {
+    let nan = _mm256_cmp_ps::<_CMP_UNORD_Q>(x, x);
+    _mm256_or_ps(x, _mm256_and_ps(nan, ps(_mm256_set1_epi32(0x0040_0000))))
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn quiet_pd(x: __m256d) -> __m256d {
+    let nan = _mm256_cmp_pd::<_CMP_UNORD_Q>(x, x);
+    let q = pd(_mm256_set1_epi64x(0x0008_0000_0000_0000));
+    _mm256_or_pd(x, _mm256_and_pd(nan, q))
+}
+
+/// Per-input preparation: AVG scaling, NaN quieting for MIN/MAX, logical 0/1.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn prep<const F: u8, const OP: u8>(mut x: V4, k: &K) -> V4 {
+    for v in &mut x {
+        *v = if lanes_f32(F) {
+            match OP {
+                AVG => si(_mm256_mul_ps(ps(*v), k.s32)),
+                MIN | MAX => si(quiet_ps(ps(*v))),
+                _ => *v,
+            }
+        } else if F == F64 {
+            match OP {
+                AVG => sid(_mm256_mul_pd(pd(*v), k.s64)),
+                MIN | MAX => sid(quiet_pd(pd(*v))),
+                _ => *v,
+            }
+        } else {
+            match OP {
+                LAND | LOR | LXOR => nonzero::<F>(*v),
+                _ => *v,
+            }
+        };
+    }
+    x
+}
+
+/// 1 in each lane that is non-zero, 0 elsewhere.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn nonzero<const F: u8>(x: __m256i) -> __m256i {
+    let z = _mm256_setzero_si256();
+    let (eq, one) = match F {
+        U8 | I8 => (_mm256_cmpeq_epi8(x, z), _mm256_set1_epi8(1)),
+        U16 | I16 => (_mm256_cmpeq_epi16(x, z), _mm256_set1_epi16(1)),
+        U32 | I32 => (_mm256_cmpeq_epi32(x, z), _mm256_set1_epi32(1)),
+        _ => (_mm256_cmpeq_epi64(x, z), _mm256_set1_epi64x(1)),
+    };
+    _mm256_andnot_si256(eq, one)
+}
+
+/// `a op b` over one step.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn comb<const F: u8, const OP: u8>(mut a: V4, b: V4) -> V4 {
+    for (a, b) in a.iter_mut().zip(b) {
+        *a = if lanes_f32(F) {
+            si(comb_ps::<OP>(ps(*a), ps(b)))
+        } else if F == F64 {
+            sid(comb_pd::<OP>(pd(*a), pd(b)))
+        } else {
+            comb_int::<F, OP>(*a, b)
+        };
+    }
+    a
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn comb_ps<const OP: u8>(a: __m256, b: __m256) -> __m256 {
+    match OP {
+        SUM | AVG => _mm256_add_ps(a, b),
+        PROD => _mm256_mul_ps(a, b),
+        MIN | MAX => {
+            // IEEE minimum/maximum: b wins if strictly better, equal values merge sign bits
+            // (−0 < +0), then a NaN in b and finally a NaN in a (the earlier input) win.
+            let (better, merged) = if OP == MIN {
+                (_mm256_cmp_ps::<_CMP_LT_OQ>(b, a), _mm256_or_ps(a, b))
+            } else {
+                (_mm256_cmp_ps::<_CMP_GT_OQ>(b, a), _mm256_and_ps(a, b))
+            };
+            let r = _mm256_blendv_ps(a, b, better);
+            let r = _mm256_blendv_ps(r, merged, _mm256_cmp_ps::<_CMP_EQ_OQ>(a, b));
+            let r = _mm256_blendv_ps(r, b, _mm256_cmp_ps::<_CMP_UNORD_Q>(b, b));
+            _mm256_blendv_ps(r, a, _mm256_cmp_ps::<_CMP_UNORD_Q>(a, a))
+        }
+        _ => a,
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn comb_pd<const OP: u8>(a: __m256d, b: __m256d) -> __m256d {
+    match OP {
+        SUM | AVG => _mm256_add_pd(a, b),
+        PROD => _mm256_mul_pd(a, b),
+        MIN | MAX => {
+            let (better, merged) = if OP == MIN {
+                (_mm256_cmp_pd::<_CMP_LT_OQ>(b, a), _mm256_or_pd(a, b))
+            } else {
+                (_mm256_cmp_pd::<_CMP_GT_OQ>(b, a), _mm256_and_pd(a, b))
+            };
+            let r = _mm256_blendv_pd(a, b, better);
+            let r = _mm256_blendv_pd(r, merged, _mm256_cmp_pd::<_CMP_EQ_OQ>(a, b));
+            let r = _mm256_blendv_pd(r, b, _mm256_cmp_pd::<_CMP_UNORD_Q>(b, b));
+            _mm256_blendv_pd(r, a, _mm256_cmp_pd::<_CMP_UNORD_Q>(a, a))
+        }
+        _ => a,
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn comb_int<const F: u8, const OP: u8>(a: __m256i, b: __m256i) -> __m256i {
+    match OP {
+        SUM | AVG => match F {
+            U8 | I8 => _mm256_add_epi8(a, b),
+            U16 | I16 => _mm256_add_epi16(a, b),
+            U32 | I32 => _mm256_add_epi32(a, b),
+            _ => _mm256_add_epi64(a, b),
+        },
+        PROD => match F {
+            U8 | I8 => {
+                // Low bytes of the 16-bit products of the even and of the odd bytes.
+                let even = _mm256_mullo_epi16(a, b);
+                let odd = _mm256_mullo_epi16(_mm256_srli_epi16::<8>(a), _mm256_srli_epi16::<8>(b));
+                _mm256_or_si256(
+                    _mm256_and_si256(even, _mm256_set1_epi16(0xFF)),
+                    _mm256_slli_epi16::<8>(odd),
+                )
+            }
+            U16 | I16 => _mm256_mullo_epi16(a, b),
+            U32 | I32 => _mm256_mullo_epi32(a, b),
+            _ => {
+                // lo·lo + ((hi·lo + lo·hi) << 32), mod 2^64.
+                let lo = _mm256_mul_epu32(a, b);
+                let cross = _mm256_add_epi64(
+                    _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), b),
+                    _mm256_mul_epu32(a, _mm256_srli_epi64::<32>(b)),
+                );
+                _mm256_add_epi64(lo, _mm256_slli_epi64::<32>(cross))
+            }
+        },
+        MIN => match F {
+            U8 => _mm256_min_epu8(a, b),
+            I8 => _mm256_min_epi8(a, b),
+            U16 => _mm256_min_epu16(a, b),
+            I16 => _mm256_min_epi16(a, b),
+            U32 => _mm256_min_epu32(a, b),
+            I32 => _mm256_min_epi32(a, b),
+            _ => _mm256_blendv_epi8(a, b, gt64::<F>(a, b)),
+        },
+        MAX => match F {
+            U8 => _mm256_max_epu8(a, b),
+            I8 => _mm256_max_epi8(a, b),
+            U16 => _mm256_max_epu16(a, b),
+            I16 => _mm256_max_epi16(a, b),
+            U32 => _mm256_max_epu32(a, b),
+            I32 => _mm256_max_epi32(a, b),
+            _ => _mm256_blendv_epi8(b, a, gt64::<F>(a, b)),
+        },
+        BAND | LAND => _mm256_and_si256(a, b),
+        BOR | LOR => _mm256_or_si256(a, b),
+        BXOR | LXOR => _mm256_xor_si256(a, b),
+        _ => a,
+    }
+}
+
+/// `a > b` per 64-bit lane, signed or (with the sign bits flipped) unsigned.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn gt64<const F: u8>(a: __m256i, b: __m256i) -> __m256i {
+    if F == U64 {
+        let s = _mm256_set1_epi64x(i64::MIN);
+        _mm256_cmpgt_epi64(_mm256_xor_si256(a, s), _mm256_xor_si256(b, s))
+    } else {
+        _mm256_cmpgt_epi64(a, b)
+    }
+}
+
+/// NaN results of SUM, PROD and AVG become the canonical quiet NaN.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn settle<const F: u8, const OP: u8>(mut x: V4) -> V4 {
+    if !matches!(OP, SUM | PROD | AVG) {
+        return x;
+    }
+    for v in &mut x {
+        if lanes_f32(F) {
+            let f = ps(*v);
+            let canon = ps(_mm256_set1_epi32(0x7FC0_0000));
+            *v = si(_mm256_blendv_ps(
+                f,
+                canon,
+                _mm256_cmp_ps::<_CMP_UNORD_Q>(f, f),
+            ));
+        } else if F == F64 {
+            let f = pd(*v);
+            let canon = pd(_mm256_set1_epi64x(0x7FF8_0000_0000_0000));
+            *v = sid(_mm256_blendv_pd(
+                f,
+                canon,
+                _mm256_cmp_pd::<_CMP_UNORD_Q>(f, f),
+            ));
+        }
+    }
+    x
+}
+
+/// The fused N-input kernel (see the module docs). `in_place`: `out` is input 0.
+#[target_feature(enable = "avx2,f16c")]
+fn fused<const F: u8, const OP: u8, T: Element>(
+    p: &Params,
+    inputs: &[&[T]],
+    out: &mut [T],
+    in_place: bool,
+) {
+    let k = konst(p);
+    let out = bytes_of_mut(out);
+    let s = step(F);
+    let others = if in_place {
+        inputs
+    } else {
+        inputs.get(1..).unwrap_or(&[])
+    };
+    let len = out.len();
+    let full = len - len % s;
+    let mut off = 0;
+    while off < full {
+        let x0 = if in_place {
+            load::<F>(&out[off..off + s])
+        } else {
+            load::<F>(&bytes_of(inputs[0])[off..off + s])
+        };
+        let mut acc = prep::<F, OP>(x0, &k);
+        for x in others {
+            let v = load::<F>(&bytes_of(x)[off..off + s]);
+            acc = comb::<F, OP>(acc, prep::<F, OP>(v, &k));
+        }
+        store::<F>(settle::<F, OP>(acc), k.sat, &mut out[off..off + s]);
+        off += s;
+    }
+    if off < len {
+        let t = len - off;
+        let mut buf = [0u8; 128];
+        if in_place {
+            buf[..t].copy_from_slice(&out[off..]);
+        } else {
+            buf[..t].copy_from_slice(&bytes_of(inputs[0])[off..]);
+        }
+        let mut acc = prep::<F, OP>(load::<F>(&buf[..s]), &k);
+        for x in others {
+            buf[..t].copy_from_slice(&bytes_of(x)[off..]);
+            acc = comb::<F, OP>(acc, prep::<F, OP>(load::<F>(&buf[..s]), &k));
+        }
+        store::<F>(settle::<F, OP>(acc), k.sat, &mut buf[..s]);
+        out[off..].copy_from_slice(&buf[..t]);
+    }
+}
+
+/// Streaming begin (`add == false`: `acc = prep(x)`) or accumulate (`acc = acc op prep(x)`).
+#[target_feature(enable = "avx2,f16c")]
+fn stream_in<const F: u8, const OP: u8, T: Element>(
+    p: &Params,
+    add: bool,
+    x: &[T],
+    acc: &mut [T::Acc],
+) {
+    let k = konst(p);
+    let (x, acc) = (bytes_of(x), bytes_of_mut(acc));
+    let (s, a) = (step(F), acc_step(F));
+    let steps = x.len() / s;
+    for i in 0..steps {
+        let v = prep::<F, OP>(load::<F>(&x[i * s..(i + 1) * s]), &k);
+        let slot = &mut acc[i * a..(i + 1) * a];
+        let v = if add {
+            comb::<F, OP>(load_acc::<F>(slot), v)
+        } else {
+            v
+        };
+        store_acc::<F>(settle::<F, OP>(v), slot);
+    }
+    let (xt, at) = (x.len() - steps * s, acc.len() - steps * a);
+    if xt > 0 {
+        let (mut xb, mut ab) = ([0u8; 128], [0u8; 128]);
+        xb[..xt].copy_from_slice(&x[steps * s..]);
+        ab[..at].copy_from_slice(&acc[steps * a..]);
+        let v = prep::<F, OP>(load::<F>(&xb[..s]), &k);
+        let v = if add {
+            comb::<F, OP>(load_acc::<F>(&ab[..a]), v)
+        } else {
+            v
+        };
+        store_acc::<F>(settle::<F, OP>(v), &mut ab[..a]);
+        acc[steps * a..].copy_from_slice(&ab[..at]);
+    }
+}
+
+/// Streaming finish: `out = round(settle(acc))` (the integer AVG division follows).
+#[target_feature(enable = "avx2,f16c")]
+fn stream_out<const F: u8, const OP: u8, T: Element>(p: &Params, acc: &[T::Acc], out: &mut [T]) {
+    let (acc, out) = (bytes_of(acc), bytes_of_mut(out));
+    let (s, a) = (step(F), acc_step(F));
+    let steps = out.len() / s;
+    for i in 0..steps {
+        let v = settle::<F, OP>(load_acc::<F>(&acc[i * a..(i + 1) * a]));
+        store::<F>(v, p.sat, &mut out[i * s..(i + 1) * s]);
+    }
+    let (ot, at) = (out.len() - steps * s, acc.len() - steps * a);
+    if ot > 0 {
+        let (mut ob, mut ab) = ([0u8; 128], [0u8; 128]);
+        ab[..at].copy_from_slice(&acc[steps * a..]);
+        let v = settle::<F, OP>(load_acc::<F>(&ab[..a]));
+        store::<F>(v, p.sat, &mut ob[..s]);
+        out[steps * s..].copy_from_slice(&ob[..ot]);
+    }
+}
+
+/// Calls `$f::<F, OP, _>($args)` for the format `$dtype` and operation `$op`; integer AVG
+/// runs as SUM (the caller divides afterwards). With `T::DTYPE` as `$dtype` the match is on
+/// a constant, and only the matching arm is instantiated.
+macro_rules! by_job {
+    ($f:ident, $dtype:expr, $op:expr, $($arg:expr),*) => {
+        match $dtype {
+            DType::U8 => by_job!(@int $f, U8, $op, $($arg),*),
+            DType::I8 => by_job!(@int $f, I8, $op, $($arg),*),
+            DType::U16 => by_job!(@int $f, U16, $op, $($arg),*),
+            DType::I16 => by_job!(@int $f, I16, $op, $($arg),*),
+            DType::U32 => by_job!(@int $f, U32, $op, $($arg),*),
+            DType::I32 => by_job!(@int $f, I32, $op, $($arg),*),
+            DType::U64 => by_job!(@int $f, U64, $op, $($arg),*),
+            DType::I64 => by_job!(@int $f, I64, $op, $($arg),*),
+            DType::F16 => by_job!(@float $f, F16, $op, $($arg),*),
+            DType::Bf16 => by_job!(@float $f, BF16, $op, $($arg),*),
+            DType::F32 => by_job!(@float $f, F32, $op, $($arg),*),
+            DType::F64 => by_job!(@float $f, F64, $op, $($arg),*),
+            DType::Fp8E4M3 => by_job!(@float $f, E4M3, $op, $($arg),*),
+            DType::Fp8E5M2 => by_job!(@float $f, E5M2, $op, $($arg),*),
+        }
+    };
+    (@int $f:ident, $F:ident, $op:expr, $($arg:expr),*) => {
+        match $op {
+            Op::Sum | Op::Avg => $f::<$F, SUM, _>($($arg),*),
+            Op::Prod => $f::<$F, PROD, _>($($arg),*),
+            Op::Min => $f::<$F, MIN, _>($($arg),*),
+            Op::Max => $f::<$F, MAX, _>($($arg),*),
+            Op::Band => $f::<$F, BAND, _>($($arg),*),
+            Op::Bor => $f::<$F, BOR, _>($($arg),*),
+            Op::Bxor => $f::<$F, BXOR, _>($($arg),*),
+            Op::Land => $f::<$F, LAND, _>($($arg),*),
+            Op::Lor => $f::<$F, LOR, _>($($arg),*),
+            Op::Lxor => $f::<$F, LXOR, _>($($arg),*),
+            Op::MinLoc | Op::MaxLoc => return false,
+        }
+    };
+    (@float $f:ident, $F:ident, $op:expr, $($arg:expr),*) => {
+        match $op {
+            Op::Sum => $f::<$F, SUM, _>($($arg),*),
+            Op::Prod => $f::<$F, PROD, _>($($arg),*),
+            Op::Min => $f::<$F, MIN, _>($($arg),*),
+            Op::Max => $f::<$F, MAX, _>($($arg),*),
+            Op::Avg => $f::<$F, AVG, _>($($arg),*),
+            _ => return false,
+        }
+    };
+}
+
+/// The fused kernel for a typed call (`T` is the element type); `false` if the combination
+/// has no kernel here (the caller falls back to scalar).
+#[target_feature(enable = "avx2,f16c")]
+fn fused_typed<T: Element>(job: &Job, inputs: &[&[T]], out: &mut [T], in_place: bool) -> bool {
+    by_job!(fused, T::DTYPE, job.op, &job.p, inputs, out, in_place);
+    if job.op == Op::Avg && !T::DTYPE.is_float() {
+        scalar::int_avg_bytes(job.dtype, &job.p, bytes_of_mut(out));
+    }
+    true
+}
+
+/// The fused kernel for a byte-level call (format from the job).
+#[target_feature(enable = "avx2,f16c")]
+fn fused_le(job: &Job, inputs: &[&[u8]], out: &mut [u8], in_place: bool) -> bool {
+    by_job!(fused, job.dtype, job.op, &job.p, inputs, out, in_place);
+    if job.op == Op::Avg && !job.dtype.is_float() {
+        scalar::int_avg_bytes(job.dtype, &job.p, out);
+    }
+    true
+}
+
+#[target_feature(enable = "avx2,f16c")]
+fn stream_any<T: Element>(job: &Job, phase: Phase<'_, T>) -> bool {
+    match phase {
+        Phase::Begin(x, acc) => by_job!(stream_in, T::DTYPE, job.op, &job.p, false, x, acc),
+        Phase::Accumulate(x, acc) => {
+            by_job!(stream_in, T::DTYPE, job.op, &job.p, true, x, acc);
+        }
+        Phase::Finish(acc, out) => {
+            by_job!(stream_out, T::DTYPE, job.op, &job.p, acc, out);
+            if job.op == Op::Avg && !T::DTYPE.is_float() {
+                scalar::int_avg_bytes(job.dtype, &job.p, bytes_of_mut(out));
+            }
+        }
+    }
+    true
+}
