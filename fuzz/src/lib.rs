@@ -27,7 +27,12 @@ pub const TARGETS: &[(&str, Harness)] = &[
         "rdma_wire_icrc_backends_agree",
         rdma_wire_icrc_backends_agree,
     ),
+    ("flow_rss_backends_agree", flow_rss_backends_agree),
+    ("flow_table_ops", flow_table_ops),
 ];
+
+mod flow;
+pub use flow::{flow_rss_backends_agree, flow_table_ops};
 
 pub use rdma::{
     rdma_wire_emit_parse_roundtrip, rdma_wire_icrc_backends_agree, rdma_wire_parse_untrusted,

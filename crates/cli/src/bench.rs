@@ -27,6 +27,9 @@ pub(crate) struct Case {
     pub(crate) size: usize,
     /// Bytes that one call counts as processed (the throughput numerator).
     pub(crate) bytes: usize,
+    /// Operations (packets, lookups, hashes) one call performs; 0 for byte-stream rows. When
+    /// non-zero the report adds millions of operations per second.
+    pub(crate) items: usize,
     /// Backend name (`scalar`, `avx512`, `neon`) or `-` for the machine ceilings.
     pub(crate) backend: &'static str,
     /// Builds a runner with its own buffers; called once per measuring thread.
@@ -130,6 +133,21 @@ pub(crate) fn cores_for(gbits: f64, per_core_gbytes: f64) -> f64 {
     }
 }
 
+/// Bytes a minimum-size (64-byte) Ethernet frame occupies on the wire: the frame, the 8-byte
+/// preamble and the 12-byte inter-frame gap. Per-packet rows (lookups, hashes) count this many
+/// bytes per packet, so their Gb/s column is the line rate of 64-byte packets one core keeps up
+/// with (400 Gb/s of 64-byte frames is 595 Mpps).
+pub(crate) const WIRE_BYTES_64B: usize = 84;
+
+/// Millions of operations per second at `gbytes` GB/s for a case of `bytes` and `items` per
+/// call.
+pub(crate) fn mops(gbytes: f64, bytes: usize, items: usize) -> f64 {
+    if bytes == 0 {
+        return 0.0;
+    }
+    gbytes * 1e3 * items as f64 / bytes as f64
+}
+
 /// `1500 B`, `64 KiB`, `64 MiB`.
 pub(crate) fn human_size(n: usize) -> String {
     if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
@@ -164,6 +182,7 @@ fn ceilings(cases: &mut Vec<Case>) {
             op: "memcpy (libc)".into(),
             size,
             bytes: size,
+            items: 0,
             backend: "-",
             make: Box::new(move || {
                 let src = pseudo_random(size, 1);
@@ -179,6 +198,7 @@ fn ceilings(cases: &mut Vec<Case>) {
             op: "copy (64 B loop)".into(),
             size,
             bytes: size,
+            items: 0,
             backend: "-",
             make: Box::new(move || {
                 let src = pseudo_random(size, 3);
@@ -194,6 +214,7 @@ fn ceilings(cases: &mut Vec<Case>) {
             op: "read (sum u64)".into(),
             size,
             bytes: size,
+            items: 0,
             backend: "-",
             make: Box::new(move || {
                 let src = pseudo_random(size, 2);

@@ -193,6 +193,7 @@ pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
                     op: format!("encode {k}+{m}"),
                     size: shard,
                     bytes: k * shard,
+                    items: 0,
                     backend: backend.name(),
                     make: Box::new(move || encode_runner(backend, k, m, shard)),
                 });
@@ -204,6 +205,7 @@ pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
                 op: "reconstruct 10+4, 2 lost".into(),
                 size: shard,
                 bytes: 10 * shard,
+                items: 0,
                 backend: backend.name(),
                 make: Box::new(move || reconstruct_runner(backend, 10, 4, shard)),
             });

@@ -31,6 +31,20 @@ pub(crate) fn backend_rows() -> Vec<BackendRow> {
         }
     }
     {
+        use offload_flow::{Auto, Backend};
+        let chosen = Auto::detect().backend();
+        for b in Backend::ALL {
+            rows.push(BackendRow {
+                engine: "flow",
+                backend: b.name(),
+                compiled: b.is_compiled(),
+                available: Auto::with_backend(b).is_some(),
+                chosen: b == chosen,
+                features: b.features(),
+            });
+        }
+    }
+    {
         use offload_rdma_wire::{Auto, Backend, Icrc};
         let chosen = Auto::detect().backend();
         for b in Backend::ALL {
@@ -50,6 +64,7 @@ pub(crate) fn backend_rows() -> Vec<BackendRow> {
 /// Adds every engine's report rows after the machine ceilings.
 pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
     crate::ec::bench_cases(cases);
+    crate::flow::bench_cases(cases);
     crate::roce::bench_cases(cases);
 }
 

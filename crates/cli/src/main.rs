@@ -9,6 +9,7 @@
 mod bench;
 mod ec;
 mod engines;
+mod flow;
 mod pcap;
 mod roce;
 
@@ -43,6 +44,8 @@ enum Command {
         #[command(subcommand)]
         command: ec::EcCommand,
     },
+    /// Toeplitz (RSS) hash of an IPv4 or IPv6 tuple, printed as 8 hex digits.
+    Rss(flow::RssArgs),
     /// RoCE v2 captures: BTH, extended headers and ICRC of every frame of a pcap.
     Roce {
         #[command(subcommand)]
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => run_bench(&args),
         Command::Ec { command } => ec::run(command),
         Command::Roce { command } => roce::run(command),
+        Command::Rss(args) => flow::run_rss(&args),
     };
     match result {
         Ok(code) => code,
@@ -202,9 +206,12 @@ fn run_bench(args: &BenchArgs) -> CmdResult {
         writeln!(
             out,
             "offload line-rate report: {threads} thread(s), {:.2} s per row, median of {} batches; \
-             GB/s = 10^9 bytes/s per core, Gb/s = GB/s x 8",
+             GB/s = 10^9 bytes/s per core, Gb/s = GB/s x 8; Mop/s = millions of packets, \
+             lookups or hashes per second; lookup and hash rows count {} bytes (a 64-byte \
+             frame on the wire) per operation",
             args.seconds,
-            bench::BATCHES
+            bench::BATCHES,
+            bench::WIRE_BYTES_64B
         )
         .map_err(io)?;
         write!(
@@ -221,6 +228,7 @@ fn run_bench(args: &BenchArgs) -> CmdResult {
             "@800G"
         )
         .map_err(io)?;
+        write!(out, " {:>9}", "Mop/s").map_err(io)?;
         if threads > 1 {
             write!(out, " {:>11}", "total GB/s").map_err(io)?;
         }
@@ -232,6 +240,7 @@ fn run_bench(args: &BenchArgs) -> CmdResult {
         let gbits = m.per_core * 8.0;
         let c400 = bench::cores_for(400.0, m.per_core);
         let c800 = bench::cores_for(800.0, m.per_core);
+        let mops = (case.items > 0).then(|| bench::mops(m.per_core, case.bytes, case.items));
         if args.json {
             json_rows.push(serde_json::json!({
                 "engine": case.engine, "operation": case.op, "size": case.size,
@@ -240,6 +249,7 @@ fn run_bench(args: &BenchArgs) -> CmdResult {
                 "gbytes_per_s_total": m.total,
                 "gbytes_per_s_low": m.low, "gbytes_per_s_high": m.high,
                 "cores_for_400g": c400, "cores_for_800g": c800, "calls": m.calls,
+                "items_per_call": case.items, "mops_per_s_per_core": mops,
             }));
         } else {
             write!(
@@ -257,6 +267,10 @@ fn run_bench(args: &BenchArgs) -> CmdResult {
                 c800
             )
             .map_err(io)?;
+            match mops {
+                Some(v) => write!(out, " {v:>9.1}").map_err(io)?,
+                None => write!(out, " {:>9}", "").map_err(io)?,
+            }
             if threads > 1 {
                 write!(out, " {:>11.2}", m.total).map_err(io)?;
             }

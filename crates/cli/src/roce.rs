@@ -461,6 +461,7 @@ pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
                 op: "parse+icrc verify".into(),
                 size: payload,
                 bytes: bench_builder().buffer_len(payload).unwrap_or(payload),
+                items: 1,
                 backend: backend.name(),
                 make: Box::new(move || verify_runner(backend, payload)),
             });
@@ -471,6 +472,7 @@ pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
             op: "icrc".into(),
             size: payload,
             bytes: bench_builder().buffer_len(payload).unwrap_or(payload),
+            items: 0,
             backend: backend.name(),
             make: Box::new(move || icrc_runner(backend, payload)),
         });

@@ -103,6 +103,19 @@ pub enum Auto {
 }
 
 impl Auto {
+    /// Which backend this is. (An inherent method, so that code importing both [`Lookup`]
+    /// and [`RssHasher`](crate::RssHasher), whose `backend` methods say the same, can still
+    /// write `auto.backend()`.)
+    pub fn backend(&self) -> Backend {
+        match self {
+            Auto::Scalar(_) => Backend::Scalar,
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx2(_) => Backend::Avx2,
+            #[cfg(target_arch = "aarch64")]
+            Auto::Neon(_) => Backend::Neon,
+        }
+    }
+
     /// The first of [`Backend::ALL`] that this build and CPU support.
     pub fn detect() -> Self {
         Backend::ALL

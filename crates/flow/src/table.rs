@@ -417,6 +417,13 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         self.lookup
     }
 
+    /// Runs the table on other kernels from now on, e.g. another backend through
+    /// [`Auto::with_backend`]. Every backend computes the same hashes and tag matches, so the
+    /// stored flows stay valid.
+    pub fn set_lookup(&mut self, lookup: L) {
+        self.lookup = lookup;
+    }
+
     /// The hash the table gives `key`: CRC-32C of its bytes, started from the seed.
     #[inline]
     pub fn hash(&self, key: &K) -> u32 {

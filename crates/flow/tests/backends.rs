@@ -30,7 +30,11 @@ fn naive_crc32c(crc: u32, data: &[u8]) -> u32 {
     for &b in data {
         c ^= u32::from(b);
         for _ in 0..8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0x82F6_3B78 } else { c >> 1 };
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0x82F6_3B78
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -76,7 +80,11 @@ fn match_tags_matches_scalar() {
             for i in 0..8 {
                 want |= u16::from(a[i] == tag) << i | u16::from(b[i] == tag) << (8 + i);
             }
-            assert_eq!(Scalar.match_tags(&a, &b, tag), want, "scalar {a:?} {b:?} {tag}");
+            assert_eq!(
+                Scalar.match_tags(&a, &b, tag),
+                want,
+                "scalar {a:?} {b:?} {tag}"
+            );
             assert_eq!(e.match_tags(&a, &b, tag), want, "{name} {a:?} {b:?} {tag}");
             e.prefetch(&a);
         }

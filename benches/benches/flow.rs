@@ -1,0 +1,289 @@
+//! Flow lookup: the Toeplitz RSS hash and the exact-match flow table, every `offload-flow`
+//! backend this CPU runs beside the peers.
+//!
+//! - `flow/toeplitz_ipv4` and `flow/toeplitz_ipv6`, ids `<backend>/single`,
+//!   `<backend>/bulk` and `byte-table`: 64 tuples per iteration (12-byte IPv4 and 36-byte
+//!   IPv6 4-tuple inputs, the Microsoft key). `byte-table` is the classic fast scalar
+//!   Toeplitz: one 256-entry `u32` table per input byte position, built from the key, and
+//!   one lookup and XOR per input byte. Throughput in hashes.
+//! - `flow/lookup_<n>_<hits|misses>`, ids `<backend>/bulk64`, `<backend>/single`,
+//!   `hashbrown-foldhash`, `hashbrown-fxhash`: 4096 lookups of IPv4 5-tuples (16-byte keys,
+//!   `u32` values) in a table holding `n` flows (1K, 64K, 1M, 4M), keys drawn at random from
+//!   the table (hits) or from a disjoint set (misses). Ours uses 64-key bulk calls (hash,
+//!   prefetch both buckets of every key, tag compare, key compare); hashbrown answers one
+//!   `get` at a time, as a Rust data plane would use it. Throughput in lookups.
+//!
+//! Every figure set is checked before timing: each backend's hashes equal the byte-table's,
+//! and every lookup finds (or misses) what hashbrown does.
+
+#![allow(
+    missing_docs,
+    clippy::std_instead_of_core,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    reason = "a std bench binary: criterion's macros generate undocumented items, and a failed \
+              setup or a wrong answer should stop the run loudly"
+)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use offload_flow::{
+    Auto, Backend, Bucket, Entry, FlowId, FlowTable, Ipv4Tuple, Ipv6Tuple, RssHasher, RssKey,
+};
+use offload_testkit::Rng;
+
+/// Our backends that run on this CPU (printed; `OFFLOAD_REQUIRE_BACKENDS` makes a missing one
+/// fatal).
+fn backends() -> Vec<(&'static str, Auto)> {
+    offload_testkit::select_backends(
+        "offload-benches/flow",
+        Backend::ALL
+            .iter()
+            .map(|&b| (b.name(), Auto::with_backend(b)))
+            .collect(),
+    )
+}
+
+const MICROSOFT: [u8; 40] = [
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+];
+
+/// The byte-table Toeplitz baseline: `tables[p][b]` is the hash contribution of byte value
+/// `b` at input position `p`.
+struct ByteTable {
+    tables: Vec<[u32; 256]>,
+}
+
+impl ByteTable {
+    fn new(key: &[u8], max_input: usize) -> Self {
+        let bit = |i: usize| (key.get(i / 8).copied().unwrap_or(0) >> (7 - i % 8)) & 1;
+        let window = |start: usize| (0..32).fold(0u32, |w, j| w << 1 | u32::from(bit(start + j)));
+        let tables = (0..max_input)
+            .map(|p| {
+                let mut t = [0u32; 256];
+                for (b, slot) in t.iter_mut().enumerate() {
+                    for j in 0..8 {
+                        if b & (0x80 >> j) != 0 {
+                            *slot ^= window(8 * p + j);
+                        }
+                    }
+                }
+                t
+            })
+            .collect();
+        Self { tables }
+    }
+
+    #[inline]
+    fn hash(&self, input: &[u8]) -> u32 {
+        input
+            .iter()
+            .zip(&self.tables)
+            .fold(0, |h, (&b, t)| h ^ t[usize::from(b)])
+    }
+}
+
+fn toeplitz<const N: usize>(c: &mut Criterion, name: &str, inputs: &[[u8; N]]) {
+    let key = RssKey::new(&MICROSOFT).unwrap();
+    let table = ByteTable::new(&MICROSOFT, N);
+    let want: Vec<u32> = inputs.iter().map(|i| table.hash(i)).collect();
+    let mut group = c.benchmark_group(format!("flow/{name}"));
+    group.throughput(Throughput::Elements(inputs.len() as u64));
+    let mut out = vec![0u32; inputs.len()];
+    for (bname, h) in backends() {
+        h.toeplitz_bulk(&key, inputs, &mut out).unwrap();
+        assert_eq!(out, want, "{bname} bulk");
+        for (i, w) in inputs.iter().zip(&want) {
+            assert_eq!(h.toeplitz(&key, i).unwrap(), *w, "{bname} single");
+        }
+        group.bench_function(BenchmarkId::new(bname, "single"), |b| {
+            b.iter(|| {
+                for (i, o) in inputs.iter().zip(out.iter_mut()) {
+                    *o = h.toeplitz(&key, black_box(i)).unwrap_or(0);
+                }
+                black_box(&mut out);
+            });
+        });
+        group.bench_function(BenchmarkId::new(bname, "bulk"), |b| {
+            b.iter(|| {
+                h.toeplitz_bulk(&key, black_box(inputs), &mut out).unwrap();
+                black_box(&mut out);
+            });
+        });
+    }
+    group.bench_function("byte-table", |b| {
+        b.iter(|| {
+            for (i, o) in inputs.iter().zip(out.iter_mut()) {
+                *o = table.hash(black_box(i));
+            }
+            black_box(&mut out);
+        });
+    });
+    group.finish();
+}
+
+fn rss(c: &mut Criterion) {
+    let mut rng = Rng::new(1);
+    let v4: Vec<[u8; 12]> = (0..64)
+        .map(|_| {
+            let t = Ipv4Tuple::new(
+                (rng.next_u64() as u32).to_be_bytes(),
+                (rng.next_u64() as u32).to_be_bytes(),
+                rng.next_u64() as u16,
+                rng.next_u64() as u16,
+                6,
+            );
+            t.rss_input()
+        })
+        .collect();
+    let v6: Vec<[u8; 36]> = (0..64)
+        .map(|_| {
+            let mut src = [0u8; 16];
+            let mut dst = [0u8; 16];
+            rng.fill(&mut src);
+            rng.fill(&mut dst);
+            Ipv6Tuple::new(src, dst, rng.next_u64() as u16, rng.next_u64() as u16, 17).rss_input()
+        })
+        .collect();
+    toeplitz(c, "toeplitz_ipv4", &v4);
+    toeplitz(c, "toeplitz_ipv6", &v6);
+}
+
+/// `n` distinct random IPv4 5-tuples.
+fn tuples(n: usize, seed: u64) -> Vec<Ipv4Tuple> {
+    let mut rng = Rng::new(seed);
+    let mut seen = std::collections::HashSet::with_capacity(n);
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let t = Ipv4Tuple::new(
+            (rng.next_u64() as u32).to_be_bytes(),
+            (rng.next_u64() as u32).to_be_bytes(),
+            rng.next_u64() as u16,
+            rng.next_u64() as u16,
+            if rng.below(2) == 0 { 6 } else { 17 },
+        );
+        if seen.insert(t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Lookups per iteration.
+const PROBES: usize = 4096;
+
+fn lookups(c: &mut Criterion) {
+    for (n, label) in [
+        (1 << 10, "1K"),
+        (1 << 16, "64K"),
+        (1 << 20, "1M"),
+        (1 << 22, "4M"),
+    ] {
+        // Stored keys and disjoint miss keys come from one stream of distinct tuples.
+        let all = tuples(n + PROBES, 0xF10 + n as u64);
+        let (stored, absent) = all.split_at(n);
+        let mut rng = Rng::new(n as u64);
+        let hits: Vec<Ipv4Tuple> = (0..PROBES).map(|_| stored[rng.below(n)]).collect();
+
+        let foldhash_map: hashbrown::HashMap<Ipv4Tuple, u32, foldhash::fast::RandomState> = stored
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, i as u32))
+            .collect();
+        let fx_map: hashbrown::HashMap<Ipv4Tuple, u32, rustc_hash::FxBuildHasher> = stored
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, i as u32))
+            .collect();
+
+        // Our table: capacity n + 1/16 so that n keys fit at the advertised load.
+        let capacity = n + n / 16;
+        let mut buckets = vec![Bucket::EMPTY; FlowTable::<Ipv4Tuple, u32>::buckets_for(capacity)];
+        let mut entries = vec![Entry::<Ipv4Tuple, u32>::default(); capacity];
+        let lookup = Auto::detect();
+        let mut table = FlowTable::new(lookup, 0x5EED, &mut buckets, &mut entries).unwrap();
+        for (i, k) in stored.iter().enumerate() {
+            table.insert(*k, i as u32, 0).unwrap();
+        }
+
+        for (kind, probes) in [("hits", &hits[..]), ("misses", &absent[..PROBES])] {
+            let expect_hit = kind == "hits";
+            let mut group = c.benchmark_group(format!("flow/lookup_{label}_{kind}"));
+            group.throughput(Throughput::Elements(PROBES as u64));
+            if n >= 1 << 20 {
+                group.sample_size(20);
+                group.measurement_time(Duration::from_secs(3));
+            }
+            for (bname, backend) in backends() {
+                // The same table, answered through this backend's kernels.
+                table.set_lookup(backend);
+                let view = &table;
+                let mut out = [None::<FlowId>; 64];
+                for chunk in probes.chunks(64) {
+                    let mask = view.lookup_bulk(chunk, &mut out).unwrap();
+                    let want = if expect_hit {
+                        u64::MAX >> (64 - chunk.len())
+                    } else {
+                        0
+                    };
+                    assert_eq!(mask, want, "{bname} {label} {kind}");
+                    for (k, id) in chunk.iter().zip(&out) {
+                        assert_eq!(
+                            id.and_then(|id| view.get(id)).map(|(_, v)| *v),
+                            foldhash_map.get(k).copied()
+                        );
+                    }
+                }
+                group.bench_function(BenchmarkId::new(bname, "bulk64"), |b| {
+                    b.iter(|| {
+                        let mut found = 0u32;
+                        for chunk in black_box(probes).chunks(64) {
+                            found += view.lookup_bulk(chunk, &mut out).unwrap_or(0).count_ones();
+                        }
+                        black_box(found)
+                    });
+                });
+                group.bench_function(BenchmarkId::new(bname, "single"), |b| {
+                    b.iter(|| {
+                        let mut found = 0u32;
+                        for k in black_box(probes) {
+                            found += u32::from(view.lookup(k).is_some());
+                        }
+                        black_box(found)
+                    });
+                });
+            }
+            group.bench_function("hashbrown-foldhash", |b| {
+                b.iter(|| {
+                    let mut found = 0u32;
+                    for k in black_box(probes) {
+                        found += u32::from(foldhash_map.get(k).is_some());
+                    }
+                    black_box(found)
+                });
+            });
+            group.bench_function("hashbrown-fxhash", |b| {
+                b.iter(|| {
+                    let mut found = 0u32;
+                    for k in black_box(probes) {
+                        found += u32::from(fx_map.get(k).is_some());
+                    }
+                    black_box(found)
+                });
+            });
+            group.finish();
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_millis(500));
+    targets = rss, lookups
+}
+criterion_main!(benches);
