@@ -24,7 +24,7 @@ pub use backend::Avx2;
 #[cfg(target_arch = "aarch64")]
 pub use backend::Neon;
 pub use backend::Scalar;
-pub use engine::{Auto, Backend, Lookup};
+pub use engine::{Auto, Backend, Lookup, LookupTask};
 pub use error::Error;
 pub use key::{FlowKey, Ipv4Tuple, Ipv6Tuple, Key};
 pub use rss::{Fields, Reta, RssHasher, RssKey, Symmetric};

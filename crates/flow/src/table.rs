@@ -116,7 +116,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::{Auto, Error, FlowKey, Lookup};
+use crate::{Auto, Error, FlowKey, Lookup, LookupTask};
 
 /// Slots per bucket.
 const SLOTS: usize = 8;
@@ -427,7 +427,12 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
     /// The hash the table gives `key`: CRC-32C of its bytes, started from the seed.
     #[inline]
     pub fn hash(&self, key: &K) -> u32 {
-        self.lookup.crc32c(self.seed, key.bytes())
+        self.hash_with(&self.lookup, key)
+    }
+
+    #[inline(always)]
+    fn hash_with<Lk: Lookup>(&self, lk: &Lk, key: &K) -> u32 {
+        lk.crc32c(self.seed, key.bytes())
     }
 
     /// Both buckets and the tag of `hash`.
@@ -461,16 +466,22 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
     /// have overflowed.
     #[inline]
     fn find(&self, key: &K, hash: u32) -> Option<(usize, usize, u32)> {
+        self.find_with(&self.lookup, key, hash)
+    }
+
+    /// [`find`](Self::find) on the kernels `lk`.
+    #[inline(always)]
+    fn find_with<Lk: Lookup>(&self, lk: &Lk, key: &K, hash: u32) -> Option<(usize, usize, u32)> {
         let p = self.place(hash);
         let x = self.buckets.get(p.b1)?;
-        if let Some((slot, idx)) = self.pick(x, x.matches(&self.lookup, p.tag), key) {
+        if let Some((slot, idx)) = self.pick(x, x.matches(lk, p.tag), key) {
             return Some((p.b1, slot, idx));
         }
         if x.overflow == 0 || p.b1 == p.b2 {
             return None;
         }
         let y = self.buckets.get(p.b2)?;
-        let (slot, idx) = self.pick(y, y.matches(&self.lookup, p.tag), key)?;
+        let (slot, idx) = self.pick(y, y.matches(lk, p.tag), key)?;
         Some((p.b2, slot, idx))
     }
 
@@ -653,13 +664,21 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
     /// The id of `key`'s flow.
     #[inline]
     pub fn lookup(&self, key: &K) -> Option<FlowId> {
-        self.lookup_with_hash(key, self.hash(key))
+        self.lookup.specialize(Find {
+            table: self,
+            key,
+            hash: None,
+        })
     }
 
     /// [`lookup`](Self::lookup) with the hash the flow was inserted with.
     #[inline]
     pub fn lookup_with_hash(&self, key: &K, hash: u32) -> Option<FlowId> {
-        self.find(key, hash).map(|(_, _, id)| FlowId(id))
+        self.lookup.specialize(Find {
+            table: self,
+            key,
+            hash: Some(hash),
+        })
     }
 
     /// The key and value of flow `id`, if it is in the table.
@@ -765,13 +784,12 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
     #[inline]
     pub fn lookup_bulk(&self, keys: &[K], out: &mut [Option<FlowId>]) -> Result<u64, Error> {
         check_batch(keys.len(), keys.len(), out.len())?;
-        let mut hashes = [0u32; BULK];
-        let hashes = hashes.get_mut(..keys.len()).unwrap_or_default();
-        for (h, k) in hashes.iter_mut().zip(keys) {
-            *h = self.hash(k);
-            self.prefetch_bucket(*h as usize & self.mask);
-        }
-        Ok(self.bulk_finish(keys, hashes, out))
+        Ok(self.lookup.specialize(Bulk {
+            table: self,
+            keys,
+            hashes: None,
+            out,
+        }))
     }
 
     /// [`lookup_bulk`](Self::lookup_bulk) with the hash of every key given (`hashes[i]`
@@ -788,37 +806,69 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         out: &mut [Option<FlowId>],
     ) -> Result<u64, Error> {
         check_batch(keys.len(), hashes.len(), out.len())?;
-        for &h in hashes {
-            self.prefetch_bucket(h as usize & self.mask);
+        Ok(self.lookup.specialize(Bulk {
+            table: self,
+            keys,
+            hashes: Some(hashes),
+            out,
+        }))
+    }
+
+    /// The whole bulk lookup on the kernels `lk`, batch already checked.
+    #[inline(always)]
+    fn bulk_with<Lk: Lookup>(
+        &self,
+        lk: &Lk,
+        keys: &[K],
+        given: Option<&[u32]>,
+        out: &mut [Option<FlowId>],
+    ) -> u64 {
+        if let Some(hashes) = given {
+            for &h in hashes {
+                self.prefetch_bucket(lk, h as usize & self.mask);
+            }
+            return self.bulk_finish(lk, keys, hashes, out);
         }
-        Ok(self.bulk_finish(keys, hashes, out))
+        let mut hashes = [0u32; BULK];
+        let hashes = hashes.get_mut(..keys.len()).unwrap_or_default();
+        for (h, k) in hashes.iter_mut().zip(keys) {
+            *h = self.hash_with(lk, k);
+            self.prefetch_bucket(lk, *h as usize & self.mask);
+        }
+        self.bulk_finish(lk, keys, hashes, out)
     }
 
     #[inline(always)]
-    fn prefetch_bucket(&self, bucket: usize) {
+    fn prefetch_bucket<Lk: Lookup>(&self, lk: &Lk, bucket: usize) {
         if let Some(b) = self.buckets.get(bucket) {
-            self.lookup.prefetch(b);
+            lk.prefetch(b);
         }
     }
 
     #[inline(always)]
-    fn prefetch_entry(&self, idx: u32) {
+    fn prefetch_entry<Lk: Lookup>(&self, lk: &Lk, idx: u32) {
         if let Some(e) = self.entries.get(idx as usize) {
-            self.lookup.prefetch(&e.key);
+            lk.prefetch(&e.key);
         }
     }
 
     /// The stages of the bulk lookup after the first (`hashes` as long as `keys`, their
     /// primary buckets prefetched).
     #[inline(always)]
-    fn bulk_finish(&self, keys: &[K], hashes: &[u32], out: &mut [Option<FlowId>]) -> u64 {
+    fn bulk_finish<Lk: Lookup>(
+        &self,
+        lk: &Lk,
+        keys: &[K],
+        hashes: &[u32],
+        out: &mut [Option<FlowId>],
+    ) -> u64 {
         let empty = Bucket::EMPTY;
         let primary = |h: u32| self.buckets.get(h as usize & self.mask).unwrap_or(&empty);
         // Tags in the primary buckets (a loop of nothing but the kernel calls, so that
         // little is live across them).
         let mut cands = [0u16; BULK];
         for (&h, c) in hashes.iter().zip(cands.iter_mut()) {
-            *c = primary(h).matches(&self.lookup, (h >> 16) as u16);
+            *c = primary(h).matches(lk, (h >> 16) as u16);
         }
         // Prefetch the first candidate's key, or the other bucket when there is none and
         // flows of this bucket live elsewhere. `first` is that entry (`NONE` without a
@@ -831,12 +881,12 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
             let x = primary(h);
             if m != 0 {
                 *f = x.entry[m.trailing_zeros() as usize % SLOTS];
-                self.prefetch_entry(*f);
+                self.prefetch_entry(lk, *f);
             }
             if x.overflow != 0 || m & m.wrapping_sub(1) != 0 {
                 more |= 1 << i;
                 if m == 0 {
-                    self.prefetch_bucket(self.place(h).b2);
+                    self.prefetch_bucket(lk, self.place(h).b2);
                 }
             }
         }
@@ -856,7 +906,7 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
             let (Some(k), Some(&h), Some(o)) = (keys.get(i), hashes.get(i), out.get_mut(i)) else {
                 break;
             };
-            *o = self.lookup_with_hash(k, h);
+            *o = self.find_with(lk, k, h).map(|(_, _, id)| FlowId(id));
             hits |= u64::from(o.is_some()) << i;
         }
         hits
@@ -951,6 +1001,48 @@ fn on_path(queue: &[Node; SEARCH_NODES], mut at: usize, bucket: usize) -> bool {
         at = usize::from(node.parent);
     }
     false
+}
+
+/// One lookup as a [`LookupTask`], so it runs on the concrete backend with its kernels
+/// inlined (see [`Lookup::specialize`]).
+struct Find<'a, 's, K, V, L> {
+    table: &'a FlowTable<'s, K, V, L>,
+    key: &'a K,
+    /// The caller's hash, or `None` for the table's own.
+    hash: Option<u32>,
+}
+
+impl<K: FlowKey, V: Copy, L: Lookup> LookupTask for Find<'_, '_, K, V, L> {
+    type Output = Option<FlowId>;
+
+    #[inline(always)]
+    fn run<Lk: Lookup>(self, lk: Lk) -> Option<FlowId> {
+        let hash = match self.hash {
+            Some(h) => h,
+            None => self.table.hash_with(&lk, self.key),
+        };
+        self.table
+            .find_with(&lk, self.key, hash)
+            .map(|(_, _, id)| FlowId(id))
+    }
+}
+
+/// A bulk lookup (batch checked) as a [`LookupTask`].
+struct Bulk<'a, 's, K, V, L> {
+    table: &'a FlowTable<'s, K, V, L>,
+    keys: &'a [K],
+    /// The caller's hashes, or `None` for the table's own.
+    hashes: Option<&'a [u32]>,
+    out: &'a mut [Option<FlowId>],
+}
+
+impl<K: FlowKey, V: Copy, L: Lookup> LookupTask for Bulk<'_, '_, K, V, L> {
+    type Output = u64;
+
+    #[inline(always)]
+    fn run<Lk: Lookup>(self, lk: Lk) -> u64 {
+        self.table.bulk_with(&lk, self.keys, self.hashes, self.out)
+    }
 }
 
 /// The argument checks of the bulk lookups.

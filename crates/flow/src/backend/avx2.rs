@@ -14,7 +14,7 @@ use core::arch::x86_64::{
 };
 
 use crate::rss::{RssKey, check_bulk, check_input};
-use crate::{Backend, Error, Lookup, RssHasher};
+use crate::{Backend, Error, Lookup, LookupTask, RssHasher};
 
 /// x86_64 with AVX2, SSE4.2, PCLMULQDQ and 256-bit VPCLMULQDQ. Construct with
 /// [`Avx2::new`], which checks the CPU.
@@ -60,12 +60,25 @@ impl Lookup for Avx2 {
         // valid reference in any case.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(item).cast::<i8>()) }
     }
+
+    #[inline(always)]
+    fn specialize<T: LookupTask>(&self, task: T) -> T::Output {
+        /// The task, compiled with the backend's features so the kernels inline into it.
+        #[target_feature(enable = "avx2,sse4.2,pclmulqdq")]
+        #[inline]
+        fn run<T: LookupTask>(lookup: Avx2, task: T) -> T::Output {
+            task.run(lookup)
+        }
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, SSE4.2 and PCLMULQDQ.
+        unsafe { run(*self, task) }
+    }
 }
 
 /// CRC-32C with the SSE4.2 `crc32` instruction, 8 bytes per step. Flow keys are 13 to 64
 /// bytes, so one dependent chain of `crc32 r64` (3-cycle latency) is the whole cost; the
 /// three-way interleave used for long buffers would not pay here.
 #[target_feature(enable = "sse4.2")]
+#[inline]
 fn crc32c(crc: u32, data: &[u8]) -> u32 {
     let mut c = u64::from(!crc);
     let mut chunks = data.chunks_exact(8);
@@ -88,6 +101,7 @@ fn crc32c(crc: u32, data: &[u8]) -> u32 {
 /// Both buckets' eight 16-bit tags compared in one `pcmpeqw` each, then packed to bytes
 /// (`packsswb` keeps 0 / -1) so one `pmovmskb` yields the 16-bit mask.
 #[target_feature(enable = "avx2")]
+#[inline]
 fn match_tags(a: &[u16; 8], b: &[u16; 8], tag: u16) -> u16 {
     // SAFETY: `a` and `b` are 16 readable bytes each; unaligned loads.
     let (va, vb): (__m128i, __m128i) = unsafe {

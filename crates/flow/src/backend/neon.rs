@@ -9,7 +9,7 @@ use core::arch::aarch64::{
 };
 
 use crate::rss::{RssKey, check_bulk, check_input};
-use crate::{Backend, Error, Lookup, RssHasher};
+use crate::{Backend, Error, Lookup, LookupTask, RssHasher};
 
 /// aarch64 with NEON, PMULL and CRC32. Construct with [`Neon::new`], which checks the CPU.
 #[derive(Clone, Copy, Debug)]
@@ -59,11 +59,24 @@ impl Lookup for Neon {
             );
         }
     }
+
+    #[inline(always)]
+    fn specialize<T: LookupTask>(&self, task: T) -> T::Output {
+        /// The task, compiled with the backend's features so the kernels inline into it.
+        #[target_feature(enable = "neon,aes,crc")]
+        #[inline]
+        fn run<T: LookupTask>(lookup: Neon, task: T) -> T::Output {
+            task.run(lookup)
+        }
+        // SAFETY: a `Neon` exists only on a CPU with NEON, AES (PMULL) and CRC32.
+        unsafe { run(*self, task) }
+    }
 }
 
 /// CRC-32C with the ARMv8 `crc32cx` instruction, 8 bytes per step (flow keys are short: one
 /// dependent chain is the whole cost).
 #[target_feature(enable = "crc")]
+#[inline]
 fn crc32c(crc: u32, data: &[u8]) -> u32 {
     let mut c = !crc;
     let mut chunks = data.chunks_exact(8);
@@ -81,6 +94,7 @@ fn crc32c(crc: u32, data: &[u8]) -> u32 {
 /// `cmeq` of each bucket's eight tags, narrowed to bytes (0x00 / 0xFF), then `shrn #4` turns
 /// the 16 bytes into 16 nibbles of one 64-bit word; one bit of each nibble is kept.
 #[target_feature(enable = "neon")]
+#[inline]
 fn match_tags(a: &[u16; 8], b: &[u16; 8], tag: u16) -> u16 {
     // SAFETY: `a` and `b` are eight readable u16s each.
     let (va, vb) = unsafe { (vld1q_u16(a.as_ptr()), vld1q_u16(b.as_ptr())) };
