@@ -45,6 +45,20 @@ pub(crate) fn backend_rows() -> Vec<BackendRow> {
         }
     }
     {
+        use offload_sharp_reduce::{Auto, Backend, Reducer};
+        let chosen = Auto::detect().backend();
+        for b in Backend::ALL {
+            rows.push(BackendRow {
+                engine: "sharp-reduce",
+                backend: b.name(),
+                compiled: b.is_compiled(),
+                available: Auto::with_backend(b).is_some(),
+                chosen: b == chosen,
+                features: b.features(),
+            });
+        }
+    }
+    {
         use offload_rdma_wire::{Auto, Backend, Icrc};
         let chosen = Auto::detect().backend();
         for b in Backend::ALL {
@@ -65,6 +79,7 @@ pub(crate) fn backend_rows() -> Vec<BackendRow> {
 pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
     crate::ec::bench_cases(cases);
     crate::flow::bench_cases(cases);
+    crate::reduce::bench_cases(cases);
     crate::roce::bench_cases(cases);
 }
 

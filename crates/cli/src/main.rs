@@ -11,6 +11,7 @@ mod ec;
 mod engines;
 mod flow;
 mod pcap;
+mod reduce;
 mod roce;
 
 use std::io::Write;
@@ -46,6 +47,8 @@ enum Command {
     },
     /// Toeplitz (RSS) hash of an IPv4 or IPv6 tuple, printed as 8 hex digits.
     Rss(flow::RssArgs),
+    /// Element-wise reduction of raw little-endian arrays (SHARP's and NCCL's operations).
+    Reduce(reduce::ReduceArgs),
     /// RoCE v2 captures: BTH, extended headers and ICRC of every frame of a pcap.
     Roce {
         #[command(subcommand)]
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Ec { command } => ec::run(command),
         Command::Roce { command } => roce::run(command),
         Command::Rss(args) => flow::run_rss(&args),
+        Command::Reduce(args) => reduce::run_reduce(&args),
     };
     match result {
         Ok(code) => code,
@@ -216,7 +220,7 @@ fn run_bench(args: &BenchArgs) -> CmdResult {
         .map_err(io)?;
         write!(
             out,
-            "{:<9} {:<26} {:>8} {:<7} {:>9} {:>9} {:>17} {:>8} {:>8}",
+            "{:<12} {:<26} {:>8} {:<7} {:>9} {:>9} {:>17} {:>8} {:>8}",
             "engine",
             "operation",
             "size",
@@ -254,7 +258,7 @@ fn run_bench(args: &BenchArgs) -> CmdResult {
         } else {
             write!(
                 out,
-                "{:<9} {:<26} {:>8} {:<7} {:>9.2} {:>9.1} {:>8.2}..{:<7.2} {:>8.2} {:>8.2}",
+                "{:<12} {:<26} {:>8} {:<7} {:>9.2} {:>9.1} {:>8.2}..{:<7.2} {:>8.2} {:>8.2}",
                 case.engine,
                 case.op,
                 bench::human_size(case.size),
