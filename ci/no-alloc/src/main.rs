@@ -21,7 +21,7 @@ fn panic(_info: &PanicInfo<'_>) -> ! {
 /// linker keeps each call.
 #[unsafe(no_mangle)]
 pub extern "C" fn offload_no_alloc_main() -> u32 {
-    mix(erasure(), rdma_wire())
+    mix(mix(erasure(), rdma_wire()), mix(flow(), sharp_reduce()))
 }
 
 /// Folds `x` into the running digest.
@@ -279,4 +279,94 @@ fn build_parse_verify(
         .payload()
         .iter()
         .fold(acc, |acc, &b| mix(acc, u32::from(b))))
+}
+
+/// offload-flow: the Toeplitz hash of the Microsoft vector (single and bulk), a RETA, and a
+/// flow table in static-free stack storage: insert, lookup, bulk lookup, expiry, remove.
+fn flow() -> u32 {
+    use offload_flow::{
+        Bucket, Entry, FlowId, FlowTable, Ipv4Tuple, Lookup, Reta, RssHasher, RssKey,
+    };
+
+    let auto = black_box(offload_flow::Auto::detect());
+    let key = RssKey::MICROSOFT;
+    let input = black_box([66u8, 9, 149, 187, 161, 142, 100, 80, 0x0a, 0xea, 0x06, 0xe6]);
+    let mut acc = mix(0, auto.toeplitz(&key, &input).unwrap_or(0));
+    let mut out = [0u32; 3];
+    if auto.toeplitz_bulk(&key, &[input; 3], &mut out).is_ok() {
+        acc = out.iter().fold(acc, |a, &h| mix(a, h));
+    }
+    if let Ok(reta) = Reta::round_robin(black_box(128), black_box(4)) {
+        acc = mix(acc, u32::from(reta.queue(acc)));
+    }
+
+    let mut buckets = [Bucket::EMPTY; 8];
+    let mut entries = [Entry::vacant(Ipv4Tuple::default(), 0u32); 48];
+    let Ok(mut table) = FlowTable::new(auto, black_box(7), &mut buckets, &mut entries) else {
+        return mix(acc, 0xF0);
+    };
+    let flow = |i: u8| Ipv4Tuple::new([10, 0, 0, i], [10, 0, 1, i], 1000 + u16::from(i), 80, 6);
+    for i in 0..black_box(40u8) {
+        match table.insert(flow(i), u32::from(i) * 3, u64::from(i)) {
+            Ok(id) => acc = mix(acc, id.get()),
+            Err(_) => acc = mix(acc, 0xF1),
+        }
+    }
+    let keys = [flow(1), flow(39), flow(200)];
+    let mut ids = [None::<FlowId>; 3];
+    acc = mix(
+        acc,
+        table
+            .lookup_bulk(&keys, &mut ids)
+            .map_or(0xF2, |m| m as u32),
+    );
+    acc = mix(acc, table.lookup(&flow(5)).map_or(0xF3, FlowId::get));
+    let mut cursor = 0;
+    acc = mix(
+        acc,
+        table.expire(black_box(30), 10, &mut cursor, 48, |_, _, _| {}) as u32,
+    );
+    acc = mix(
+        acc,
+        table.remove(&flow(35)).map_or(0xF4, |(id, v)| id.get() ^ v),
+    );
+    mix(acc, table.len() as u32 ^ auto.crc32c(0, &input))
+}
+
+/// offload-sharp-reduce: f32 SUM of three inputs, bf16 SUM, i32 AVG, FP8 with saturation, and
+/// a refused call.
+fn sharp_reduce() -> u32 {
+    use offload_sharp_reduce::{Bf16, DType, Fp8Mode, Op, Reducer, f32_to_bf16};
+
+    let r = black_box(offload_sharp_reduce::Auto::detect());
+    let a = black_box([1.5f32, -2.0, 0.25, 8.0]);
+    let b = black_box([0.5f32, 2.0, 0.0, -0.0]);
+    let mut out = [0f32; 4];
+    let mut acc = match r.reduce(Op::Sum, &[&a, &b, &a], &mut out) {
+        Ok(()) => out.iter().fold(0, |acc, x| mix(acc, x.to_bits())),
+        Err(_) => 0xE0,
+    };
+    let x = [Bf16(f32_to_bf16(black_box(1.0))); 5];
+    let mut y = [Bf16(0); 5];
+    if r.reduce(Op::Sum, &[&x, &x], &mut y).is_ok() {
+        acc = y.iter().fold(acc, |acc, v| mix(acc, u32::from(v.0)));
+    }
+    let i = black_box([-7i32, 9, i32::MAX]);
+    let mut avg = [0i32; 3];
+    if r.reduce(Op::Avg, &[&i, &[2, 2, 2][..]], &mut avg).is_ok() {
+        acc = avg.iter().fold(acc, |acc, v| mix(acc, *v as u32));
+    }
+    let e = black_box([0x7Eu8; 3]);
+    let mut o = [0u8; 3];
+    let sat = Op::Sum.with_fp8(Fp8Mode::Saturating);
+    if r.reduce_bytes(sat, DType::Fp8E4M3, &[&e, &e], &mut o)
+        .is_ok()
+    {
+        acc = o.iter().fold(acc, |acc, v| mix(acc, u32::from(*v)));
+    }
+    // Bitwise AND on floats is refused.
+    match r.reduce_bytes(Op::Band, DType::F32, &[&o, &o], &mut [0u8; 3]) {
+        Ok(()) => mix(acc, 1),
+        Err(_) => mix(acc, 0xE1),
+    }
 }
