@@ -56,6 +56,71 @@ pub enum Error {
         /// Index arrays given.
         indices: usize,
     },
+    /// A packet is shorter than the protocol header.
+    Truncated {
+        /// Bytes the header needs.
+        needed: usize,
+        /// Bytes given.
+        available: usize,
+    },
+    /// A packet's length is not the header plus the payload its header announces.
+    PacketLength {
+        /// Bytes the header announces (header and payload).
+        expected: usize,
+        /// Bytes given.
+        found: usize,
+    },
+    /// A packet field holds a value the protocol does not define (bad magic, unknown format,
+    /// kind, operation or type, reserved flag bits set, zero element count).
+    Malformed {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// A well-formed packet disagrees with this endpoint's job: another job, operation,
+    /// type or mode, a slot or version bit that does not match its chunk offset, an element
+    /// count that differs from the chunk's, or a kind this endpoint never receives.
+    Mismatch {
+        /// The field.
+        field: &'static str,
+        /// What this endpoint expects.
+        expected: u64,
+        /// What the packet holds.
+        found: u64,
+    },
+    /// A packet field is beyond what this endpoint has: a child rank at or above the
+    /// fan-in, a slot at or above the pool size, more elements than a chunk, an offset past
+    /// the end of the vector.
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+        /// The first value not accepted.
+        limit: u64,
+    },
+    /// A configuration value is outside its range.
+    Config {
+        /// The setting.
+        field: &'static str,
+        /// Its value.
+        value: usize,
+        /// The least accepted.
+        min: usize,
+        /// The greatest accepted.
+        max: usize,
+    },
+    /// A caller-provided buffer (slot pool, slot storage, window, output vector, packet
+    /// buffer) is too small, or a vector is not as long as it must be.
+    BufferSize {
+        /// Which buffer.
+        buffer: &'static str,
+        /// Elements or bytes it needs.
+        needed: usize,
+        /// Elements or bytes given.
+        available: usize,
+    },
 }
 
 impl core::fmt::Display for Error {
@@ -93,6 +158,47 @@ impl core::fmt::Display for Error {
             Error::IndexCount { values, indices } => write!(
                 f,
                 "{values} value arrays but {indices} index arrays: give one index array per input"
+            ),
+            Error::Truncated { needed, available } => write!(
+                f,
+                "packet of {available} bytes is shorter than the {needed}-byte header"
+            ),
+            Error::PacketLength { expected, found } => write!(
+                f,
+                "packet of {found} bytes: its header announces {expected}"
+            ),
+            Error::Malformed { field, value } => {
+                write!(f, "packet field {field} has the undefined value {value}")
+            }
+            Error::Mismatch {
+                field,
+                expected,
+                found,
+            } => write!(
+                f,
+                "packet {field} is {found}, this endpoint expects {expected}"
+            ),
+            Error::OutOfRange {
+                field,
+                value,
+                limit,
+            } => write!(
+                f,
+                "packet {field} {value} is out of range: it must be below {limit}"
+            ),
+            Error::Config {
+                field,
+                value,
+                min,
+                max,
+            } => write!(f, "{field} = {value}: it must be in {min}..={max}"),
+            Error::BufferSize {
+                buffer,
+                needed,
+                available,
+            } => write!(
+                f,
+                "{buffer} holds {available}, needs {needed}: give a buffer of the stated size"
             ),
         }
     }

@@ -9,6 +9,7 @@ mod convert;
 mod detect;
 mod engine;
 mod error;
+mod proto;
 mod types;
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -22,4 +23,9 @@ pub use convert::{
 };
 pub use engine::{Auto, Backend, Reducer};
 pub use error::Error;
+pub use proto::{
+    Action, Event, FORMAT, HEADER_LEN, Header, Job, Kind, MAGIC, MAX_CHUNK, MAX_FAN_IN, MAX_POOL,
+    Node, NodeConfig, NodeStats, Packet, Pending, RANK_ALL, Slot, Worker, WorkerConfig,
+    WorkerStats,
+};
 pub use types::{Bf16, DType, E4M3, E5M2, Element, F16, Fp8Mode, MAX_INPUTS, Op, Reduction};
