@@ -30,12 +30,13 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("flow_rss_backends_agree", flow_rss_backends_agree),
     ("flow_table_ops", flow_table_ops),
     ("sharp_reduce_backends_agree", sharp_reduce_backends_agree),
+    ("sharp_reduce_node_untrusted", sharp_reduce_node_untrusted),
 ];
 
 mod flow;
 mod reduce;
 pub use flow::{flow_rss_backends_agree, flow_table_ops};
-pub use reduce::sharp_reduce_backends_agree;
+pub use reduce::{sharp_reduce_backends_agree, sharp_reduce_node_untrusted};
 
 pub use rdma::{
     rdma_wire_emit_parse_roundtrip, rdma_wire_icrc_backends_agree, rdma_wire_parse_untrusted,
