@@ -121,6 +121,13 @@ use crate::{Auto, Error, FlowKey, Lookup, LookupTask};
 /// Slots per bucket.
 const SLOTS: usize = 8;
 
+/// Keys taken through the stages of a bulk lookup at a time. The prefetches of a whole
+/// 64-key batch outrun the core's outstanding-miss capacity (about two dozen L1 misses on
+/// the AMD Zen 3 this was tuned on), so the later buckets are not there yet when their tags
+/// are compared; 16 at a time measured best at 64K flows (median of five alternating runs:
+/// 16 → 124, 32 → 101, 64 → 86 M lookups/s) and no worse at 1M.
+const STEP: usize = 16;
+
 /// `Entry::slot` of an entry on the free list.
 const FREE: u32 = u32::MAX;
 
@@ -824,18 +831,27 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         out: &mut [Option<FlowId>],
     ) -> u64 {
         if let Some(hashes) = given {
-            for &h in hashes {
-                self.prefetch_bucket(lk, h as usize & self.mask);
+            let mut hits = 0;
+            let steps = keys.chunks(STEP).zip(hashes.chunks(STEP));
+            for (c, ((keys, hashes), out)) in steps.zip(out.chunks_mut(STEP)).enumerate() {
+                for &h in hashes {
+                    self.prefetch_bucket(lk, h as usize & self.mask);
+                }
+                hits |= self.bulk_finish(lk, keys, hashes, out) << (c * STEP);
             }
-            return self.bulk_finish(lk, keys, hashes, out);
+            return hits;
         }
-        let mut hashes = [0u32; BULK];
-        let hashes = hashes.get_mut(..keys.len()).unwrap_or_default();
-        for (h, k) in hashes.iter_mut().zip(keys) {
-            *h = self.hash_with(lk, k);
-            self.prefetch_bucket(lk, *h as usize & self.mask);
+        let mut hits = 0;
+        for (c, (keys, out)) in keys.chunks(STEP).zip(out.chunks_mut(STEP)).enumerate() {
+            let mut hashes = [0u32; STEP];
+            let hashes = hashes.get_mut(..keys.len()).unwrap_or_default();
+            for (h, k) in hashes.iter_mut().zip(keys) {
+                *h = self.hash_with(lk, k);
+                self.prefetch_bucket(lk, *h as usize & self.mask);
+            }
+            hits |= self.bulk_finish(lk, keys, hashes, out) << (c * STEP);
         }
-        self.bulk_finish(lk, keys, hashes, out)
+        hits
     }
 
     #[inline(always)]
@@ -852,7 +868,8 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         }
     }
 
-    /// The stages of the bulk lookup after the first (`hashes` as long as `keys`, their
+    /// The stages of the bulk lookup after the first, on at most [`STEP`] keys (`hashes` as
+    /// long as `keys`, their
     /// primary buckets prefetched).
     #[inline(always)]
     fn bulk_finish<Lk: Lookup>(
@@ -866,7 +883,7 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         let primary = |h: u32| self.buckets.get(h as usize & self.mask).unwrap_or(&empty);
         // Tags in the primary buckets (a loop of nothing but the kernel calls, so that
         // little is live across them).
-        let mut cands = [0u16; BULK];
+        let mut cands = [0u16; STEP];
         for (&h, c) in hashes.iter().zip(cands.iter_mut()) {
             *c = primary(h).matches(lk, (h >> 16) as u16);
         }
@@ -875,7 +892,7 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         // candidate: an unused slot's stale index may name a free entry still holding the
         // key); `more` marks the keys that may be elsewhere when it is not theirs.
         const NONE: u32 = u32::MAX; // never an entry index (at most 2^32 - 2 entries)
-        let mut first = [NONE; BULK];
+        let mut first = [NONE; STEP];
         let mut more = 0u64;
         for (i, ((&h, &m), f)) in hashes.iter().zip(&cands).zip(first.iter_mut()).enumerate() {
             let x = primary(h);
