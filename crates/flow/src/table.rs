@@ -869,8 +869,7 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
     }
 
     /// The stages of the bulk lookup after the first, on at most [`STEP`] keys (`hashes` as
-    /// long as `keys`, their
-    /// primary buckets prefetched).
+    /// long as `keys`, their primary buckets prefetched).
     #[inline(always)]
     fn bulk_finish<Lk: Lookup>(
         &self,
