@@ -12,6 +12,7 @@
 extern crate std;
 
 mod backend;
+mod classifier;
 mod detect;
 mod engine;
 mod error;
@@ -24,6 +25,9 @@ pub use backend::Avx2;
 #[cfg(target_arch = "aarch64")]
 pub use backend::Neon;
 pub use backend::Scalar;
+pub use classifier::{
+    Classifier, MaskedKey, Match, Mode, Rule, RuleData, RuleEntry, RuleId, Subtable,
+};
 pub use engine::{Auto, Backend, Lookup, LookupTask};
 pub use error::Error;
 pub use key::{FlowKey, Ipv4Tuple, Ipv6Tuple, Key};

@@ -221,6 +221,32 @@ impl Bucket {
     }
 }
 
+impl Bucket {
+    /// The tags of the 8 slots (crate-internal: the classifier's probe pipeline).
+    #[inline(always)]
+    pub(crate) fn tag_array(&self) -> &[u16; SLOTS] {
+        &self.tags
+    }
+
+    /// Bit `i` set when slot `i` holds a flow.
+    #[inline(always)]
+    pub(crate) fn occupancy(&self) -> u8 {
+        self.occupied
+    }
+
+    /// Whether flows with this bucket as primary live in their other bucket.
+    #[inline(always)]
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflow != 0
+    }
+
+    /// The entry index in slot `slot % 8`.
+    #[inline(always)]
+    pub(crate) fn slot_entry(&self, slot: usize) -> u32 {
+        self.entry[slot % SLOTS]
+    }
+}
+
 impl Default for Bucket {
     fn default() -> Self {
         Self::EMPTY
@@ -709,6 +735,27 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
 
     fn entry_mut(&mut self, id: FlowId) -> Option<&mut Entry<K, V>> {
         self.entries.get_mut(id.index()).filter(|e| e.in_use())
+    }
+
+    /// The primary bucket of `hash` (crate-internal: the classifier's probe pipeline).
+    #[inline(always)]
+    pub(crate) fn primary_bucket(&self, hash: u32) -> Option<&Bucket> {
+        self.buckets.get(hash as usize & self.mask)
+    }
+
+    /// The other bucket of `hash` (crate-internal: the classifier's probe pipeline).
+    #[inline(always)]
+    pub(crate) fn alternate_bucket(&self, hash: u32) -> Option<&Bucket> {
+        self.buckets.get(self.place(hash).b2)
+    }
+
+    /// Key and value of entry `idx` if it is in use.
+    #[inline(always)]
+    pub(crate) fn entry_at(&self, idx: u32) -> Option<(&K, &V)> {
+        self.entries
+            .get(idx as usize)
+            .filter(|e| e.in_use())
+            .map(|e| (&e.key, &e.value))
     }
 
     /// Replaces the value of `key`'s flow (its `last_seen` stays).
