@@ -382,3 +382,266 @@ impl FromByte for K {
         Key([b, b & 0xF0, 0, b.rotate_left(3) & 0x81])
     }
 }
+
+/// Masks the classifier harness draws from: few distinct masks, so subtables fill and
+/// overlap, over an 8-byte key (two words, the second partly masked).
+const MASKS: [[u8; 8]; 6] = [
+    [0xFF; 8],
+    [0xFF, 0xFF, 0, 0, 0, 0, 0, 0],
+    [0xF0, 0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0xFF, 0xFF, 0, 0],
+    [0xFF, 0, 0, 0, 0, 0, 0, 0x0F],
+    [0; 8],
+];
+
+/// A rule as the model keeps it.
+#[derive(Clone, Copy, Debug)]
+struct ModelRule {
+    key: [u8; 8],
+    mask: [u8; 8],
+    priority: u32,
+    value: u32,
+}
+
+impl ModelRule {
+    fn matches(&self, key: &[u8; 8]) -> bool {
+        key.iter()
+            .zip(&self.key)
+            .zip(&self.mask)
+            .all(|((k, r), m)| k & m == r & m)
+    }
+}
+
+/// Rule insert/remove/lookup sequences on a small classifier (few subtable descriptors and
+/// entries, so `TooManySubtables` and `Full` happen), on every backend, checked against a
+/// linear scan after every step: in priority mode the exact winner (highest priority, then
+/// lowest id); in first-match mode a rule that matches, or none exactly when none does; batch
+/// lookups equal single ones; the rule list equals the model's.
+pub fn flow_classifier_ops(data: &[u8]) {
+    use offload_flow::{Classifier, Mode, Rule, RuleEntry, RuleId, Subtable};
+
+    let mut input = Input::new(data);
+    let flags = input.byte();
+    let mode = if flags & 1 != 0 {
+        Mode::Priority
+    } else {
+        Mode::FirstMatch
+    };
+    let max_sub = 1 + usize::from(flags >> 1 & 3);
+    let capacity = 1 + usize::from(input.byte() % 48);
+    let with_filter = flags & 8 != 0;
+    let seed = input.u32();
+
+    struct Storage {
+        lookup: Auto,
+        subtables: Vec<Subtable<8>>,
+        filter: Vec<u64>,
+        buckets: Vec<Bucket>,
+        entries: Vec<RuleEntry<8, u32>>,
+    }
+    let mut storage: Vec<Storage> = backends()
+        .into_iter()
+        .map(|lookup| Storage {
+            lookup,
+            subtables: vec![Subtable::EMPTY; max_sub],
+            filter: vec![
+                0;
+                if with_filter {
+                    Classifier::<8>::filter_words_for(capacity)
+                } else {
+                    0
+                }
+            ],
+            buckets: vec![Bucket::EMPTY; FlowTable::<K, u32>::buckets_for(capacity)],
+            entries: vec![RuleEntry::default(); capacity],
+        })
+        .collect();
+    let mut cls: Vec<Classifier<'_, 8>> = storage
+        .iter_mut()
+        .map(|s| {
+            Classifier::new(
+                s.lookup,
+                seed,
+                mode,
+                &mut s.subtables,
+                &mut s.filter,
+                &mut s.buckets,
+                &mut s.entries,
+            )
+            .unwrap_or_else(|e| panic!("new: {e}"))
+        })
+        .collect();
+    let mut model: Vec<(RuleId, ModelRule)> = Vec::new();
+    let key_of = |input: &mut Input<'_>| -> [u8; 8] {
+        let b = input.byte();
+        [
+            b & 0xF3,
+            b >> 4,
+            0,
+            0,
+            b & 0x3,
+            0,
+            0,
+            b.rotate_left(2) & 0x8F,
+        ]
+    };
+
+    let mut step = Input::new(input.rest());
+    while !step.rest().is_empty() {
+        let op = step.byte();
+        match op % 6 {
+            0 | 1 => {
+                let mask = MASKS[usize::from(step.byte()) % MASKS.len()];
+                let key = key_of(&mut step);
+                let priority = u32::from(step.byte() % 4);
+                let value = u32::from(op);
+                let rule = ModelRule {
+                    key,
+                    mask,
+                    priority,
+                    value,
+                };
+                let existing = model.iter().find(|(_, r)| {
+                    r.mask == mask
+                        && r.key
+                            .iter()
+                            .zip(&key)
+                            .zip(&mask)
+                            .all(|((a, b), m)| a & m == b & m)
+                });
+                let new_mask = !model.iter().any(|(_, r)| r.mask == mask);
+                let used_masks = {
+                    let mut m: Vec<[u8; 8]> = model.iter().map(|(_, r)| r.mask).collect();
+                    m.sort_unstable();
+                    m.dedup();
+                    m.len()
+                };
+                let mut first = None;
+                for c in &mut cls {
+                    let r = c.insert(Rule::new(Key(key), mask, priority, value));
+                    match first {
+                        None => first = Some(r),
+                        Some(f) => assert_eq!(r, f, "backends disagree on insert"),
+                    }
+                }
+                match first {
+                    Some(Ok(id)) => {
+                        assert!(existing.is_none(), "inserted a duplicate");
+                        assert!(
+                            model.iter().all(|(i, _)| *i != id),
+                            "id {id:?} reused while live"
+                        );
+                        model.push((id, rule));
+                    }
+                    Some(Err(Error::Exists { id })) => {
+                        assert_eq!(existing.map(|(i, _)| i.get()), Some(id));
+                    }
+                    Some(Err(Error::TooManySubtables { max })) => {
+                        assert!(new_mask && used_masks == max_sub && max == max_sub);
+                    }
+                    Some(Err(Error::Full { .. })) => assert!(existing.is_none()),
+                    other => panic!("insert: {other:?}"),
+                }
+            }
+            2 => {
+                let mask = MASKS[usize::from(step.byte()) % MASKS.len()];
+                let key = key_of(&mut step);
+                let at = model.iter().position(|(_, r)| {
+                    r.mask == mask
+                        && r.key
+                            .iter()
+                            .zip(&key)
+                            .zip(&mask)
+                            .all(|((a, b), m)| a & m == b & m)
+                });
+                let want = at.map(|i| model.remove(i));
+                for c in &mut cls {
+                    let r = c.remove(&Key(key), &mask);
+                    match want {
+                        Some((id, rule)) => {
+                            let m = r.unwrap_or_else(|e| panic!("remove: {e}"));
+                            assert_eq!(
+                                (m.rule, m.priority, m.value),
+                                (id, rule.priority, rule.value)
+                            );
+                        }
+                        None => assert_eq!(r, Err(Error::NotFound)),
+                    }
+                }
+            }
+            3 => {
+                let id = RuleId(u32::from(step.byte()) % (capacity as u32 + 1));
+                let at = model.iter().position(|(i, _)| *i == id);
+                let want = at.map(|i| model.remove(i));
+                for c in &mut cls {
+                    match (c.remove_id(id), want) {
+                        (Ok(r), Some((_, m))) => {
+                            assert_eq!((r.mask, r.priority, r.value), (m.mask, m.priority, m.value))
+                        }
+                        (Err(Error::NotFound), None) => {}
+                        (r, w) => panic!("remove_id {id:?}: {r:?} vs model {w:?}"),
+                    }
+                }
+            }
+            4 => {
+                for c in &mut cls {
+                    if op & 0x10 != 0 {
+                        c.rebuild_filter();
+                    } else {
+                        c.rebalance();
+                    }
+                }
+            }
+            _ => {
+                let n = usize::from(step.byte() % 66);
+                let keys: Vec<Key<8>> = (0..n).map(|_| Key(key_of(&mut step))).collect();
+                for c in &mut cls {
+                    let mut out = vec![None; n];
+                    let r = c.lookup_batch(&keys, &mut out);
+                    if n > 64 {
+                        assert_eq!(r, Err(Error::BatchTooLarge { len: n, max: 64 }));
+                        continue;
+                    }
+                    let mut mask = 0u64;
+                    for (i, (k, o)) in keys.iter().zip(&out).enumerate() {
+                        assert_eq!(c.lookup(k), *o, "single != batch");
+                        let matching: Vec<&(RuleId, ModelRule)> =
+                            model.iter().filter(|(_, r)| r.matches(&k.0)).collect();
+                        match (mode, o) {
+                            (_, None) => assert!(matching.is_empty(), "missed {k:?}"),
+                            (Mode::Priority, Some(m)) => {
+                                let best = matching
+                                    .iter()
+                                    .max_by(|a, b| {
+                                        a.1.priority.cmp(&b.1.priority).then(b.0.cmp(&a.0))
+                                    })
+                                    .map(|(id, _)| *id);
+                                assert_eq!(Some(m.rule), best, "priority winner for {k:?}");
+                            }
+                            (_, Some(m)) => {
+                                assert!(
+                                    matching.iter().any(|(id, _)| *id == m.rule),
+                                    "{k:?} matched a rule that does not match"
+                                );
+                            }
+                        }
+                        mask |= u64::from(o.is_some()) << i;
+                    }
+                    assert_eq!(r, Ok(mask));
+                }
+            }
+        }
+        for c in &cls {
+            assert_eq!(c.len(), model.len());
+            for (id, rule) in c.rules() {
+                let Some((_, m)) = model.iter().find(|(i, _)| *i == id) else {
+                    panic!("rule {id:?} not in the model");
+                };
+                assert_eq!(
+                    (rule.mask, rule.priority, rule.value),
+                    (m.mask, m.priority, m.value)
+                );
+            }
+        }
+    }
+}

@@ -29,13 +29,14 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ),
     ("flow_rss_backends_agree", flow_rss_backends_agree),
     ("flow_table_ops", flow_table_ops),
+    ("flow_classifier_ops", flow_classifier_ops),
     ("sharp_reduce_backends_agree", sharp_reduce_backends_agree),
     ("sharp_reduce_node_untrusted", sharp_reduce_node_untrusted),
 ];
 
 mod flow;
 mod reduce;
-pub use flow::{flow_rss_backends_agree, flow_table_ops};
+pub use flow::{flow_classifier_ops, flow_rss_backends_agree, flow_table_ops};
 pub use reduce::{sharp_reduce_backends_agree, sharp_reduce_node_untrusted};
 
 pub use rdma::{
