@@ -41,13 +41,6 @@ fn backends() -> Vec<(&'static str, Auto)> {
     )
 }
 
-/// Whether the naive loops can be compiled for this CPU's vector units.
-fn native() -> bool {
-    std::is_x86_feature_detected!("avx2")
-        && std::is_x86_feature_detected!("f16c")
-        && std::is_x86_feature_detected!("fma")
-}
-
 /// The fused loop: one pass over the elements, the `N` inputs added left to right per
 /// element (`N` a constant, so the inner loop unrolls and the outer one vectorises).
 fn fused_f32_n<const N: usize>(ins: &[&[f32]], out: &mut [f32]) {
@@ -121,22 +114,51 @@ fn pairwise_bf16(ins: &[&[u16]], out: &mut [u16]) {
     }
 }
 
-/// The naive loops compiled with AVX2, F16C and FMA enabled.
-#[target_feature(enable = "avx2,f16c,fma")]
-fn fused_f32_native(ins: &[&[f32]], out: &mut [f32]) {
-    fused_f32(ins, out);
-}
-#[target_feature(enable = "avx2,f16c,fma")]
-fn pairwise_f32_native(ins: &[&[f32]], out: &mut [f32]) {
-    pairwise_f32(ins, out);
-}
-#[target_feature(enable = "avx2,f16c,fma")]
-fn fused_bf16_native(ins: &[&[u16]], out: &mut [u16]) {
-    fused_bf16(ins, out);
-}
-#[target_feature(enable = "avx2,f16c,fma")]
-fn pairwise_bf16_native(ins: &[&[u16]], out: &mut [u16]) {
-    pairwise_bf16(ins, out);
+/// The naive loops compiled for this CPU: on x86_64 with AVX2, F16C and FMA enabled (when
+/// the CPU has them), elsewhere as they are (NEON is the aarch64 baseline).
+mod native {
+    #[cfg(target_arch = "x86_64")]
+    mod x86 {
+        #[target_feature(enable = "avx2,f16c,fma")]
+        pub(super) fn fused_f32(ins: &[&[f32]], out: &mut [f32]) {
+            super::super::fused_f32(ins, out);
+        }
+        #[target_feature(enable = "avx2,f16c,fma")]
+        pub(super) fn pairwise_f32(ins: &[&[f32]], out: &mut [f32]) {
+            super::super::pairwise_f32(ins, out);
+        }
+        #[target_feature(enable = "avx2,f16c,fma")]
+        pub(super) fn fused_bf16(ins: &[&[u16]], out: &mut [u16]) {
+            super::super::fused_bf16(ins, out);
+        }
+        #[target_feature(enable = "avx2,f16c,fma")]
+        pub(super) fn pairwise_bf16(ins: &[&[u16]], out: &mut [u16]) {
+            super::super::pairwise_bf16(ins, out);
+        }
+
+        pub(super) fn available() -> bool {
+            std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("f16c")
+                && std::is_x86_feature_detected!("fma")
+        }
+    }
+
+    macro_rules! native {
+        ($name:ident, $t:ty) => {
+            pub(crate) fn $name(ins: &[&[$t]], out: &mut [$t]) {
+                #[cfg(target_arch = "x86_64")]
+                if x86::available() {
+                    // SAFETY: `available()` checked that this CPU has AVX2, F16C and FMA.
+                    return unsafe { x86::$name(ins, out) };
+                }
+                super::$name(ins, out);
+            }
+        };
+    }
+    native!(fused_f32, f32);
+    native!(pairwise_f32, f32);
+    native!(fused_bf16, u16);
+    native!(pairwise_bf16, u16);
 }
 
 fn finite_f32(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -176,20 +198,12 @@ fn sums(c: &mut Criterion) {
                     b.iter(|| r.reduce(Op::Sum, black_box(&ins), &mut out).unwrap());
                 });
             }
-            if native() {
-                group.bench_function("naive-fused", |b| {
-                    b.iter(|| {
-                        // SAFETY: `native()` checked that this CPU has AVX2, F16C and FMA.
-                        unsafe { fused_f32_native(black_box(&ins), &mut out) }
-                    });
-                });
-                group.bench_function("naive-pairwise", |b| {
-                    b.iter(|| {
-                        // SAFETY: `native()` checked that this CPU has AVX2, F16C and FMA.
-                        unsafe { pairwise_f32_native(black_box(&ins), &mut out) }
-                    });
-                });
-            }
+            group.bench_function("naive-fused", |b| {
+                b.iter(|| native::fused_f32(black_box(&ins), &mut out));
+            });
+            group.bench_function("naive-pairwise", |b| {
+                b.iter(|| native::pairwise_f32(black_box(&ins), &mut out));
+            });
             group.finish();
             drop(data);
 
@@ -225,20 +239,12 @@ fn sums(c: &mut Criterion) {
                     b.iter(|| r.reduce(Op::Sum, black_box(&typed_ins), &mut out).unwrap());
                 });
             }
-            if native() {
-                group.bench_function("naive-fused", |b| {
-                    b.iter(|| {
-                        // SAFETY: `native()` checked that this CPU has AVX2, F16C and FMA.
-                        unsafe { fused_bf16_native(black_box(&ins), &mut raw) }
-                    });
-                });
-                group.bench_function("naive-pairwise", |b| {
-                    b.iter(|| {
-                        // SAFETY: `native()` checked that this CPU has AVX2, F16C and FMA.
-                        unsafe { pairwise_bf16_native(black_box(&ins), &mut raw) }
-                    });
-                });
-            }
+            group.bench_function("naive-fused", |b| {
+                b.iter(|| native::fused_bf16(black_box(&ins), &mut raw));
+            });
+            group.bench_function("naive-pairwise", |b| {
+                b.iter(|| native::pairwise_bf16(black_box(&ins), &mut raw));
+            });
             group.finish();
         }
     }
