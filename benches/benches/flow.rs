@@ -281,9 +281,147 @@ fn lookups(c: &mut Criterion) {
     }
 }
 
+/// Twenty IPv4 5-tuple masks: source and destination prefixes of 8 to 32 bits, with or
+/// without ports and protocol.
+fn class_masks() -> Vec<[u8; 16]> {
+    let prefix = |bits: u32| u32::MAX.checked_shl(32 - bits).unwrap_or(0).to_be_bytes();
+    let mut masks = Vec::new();
+    for (s, d) in [
+        (8, 0),
+        (16, 0),
+        (24, 0),
+        (32, 0),
+        (16, 16),
+        (24, 16),
+        (24, 24),
+        (32, 24),
+        (32, 32),
+        (0, 24),
+    ] {
+        for ports in [0u8, 0xFF] {
+            let (sp, dp) = (prefix(s), prefix(d));
+            masks.push([
+                sp[0], sp[1], sp[2], sp[3], dp[0], dp[1], dp[2], dp[3], ports, ports, ports, ports,
+                0xFF, 0, 0, 0,
+            ]);
+        }
+    }
+    masks
+}
+
+/// One tuple-space subtable of the peer.
+type Map = hashbrown::HashMap<[u8; 16], u32, foldhash::fast::RandomState>;
+
+fn and(a: &[u8; 16], m: &[u8; 16]) -> [u8; 16] {
+    std::array::from_fn(|i| a[i] & m[i])
+}
+
+/// `flow/classifier_20x1000`: 20 masks x 1000 rules (FirstMatch, megaflow-like, random keys
+/// so rules do not overlap), 4096 packets each hitting a random rule (its key with the
+/// unmasked bits randomised). Ours: `lookup_batch` of 64 per backend. The peer: tuple-space
+/// search with one `hashbrown` map (foldhash) per mask, masks walked in the same order,
+/// stopping at the first hit.
+fn classifier(c: &mut Criterion) {
+    use offload_flow::{Classifier, Key, Mode, Rule, RuleEntry, Subtable};
+
+    let masks = class_masks();
+    let per_mask = 1000;
+    let mut rng = Rng::new(0xC1A5);
+    let mut rules = Vec::new();
+    for m in &masks {
+        for _ in 0..per_mask {
+            let mut k = [0u8; 16];
+            rng.fill(&mut k);
+            rules.push((and(&k, m), *m));
+        }
+    }
+    let packets: Vec<[u8; 16]> = (0..PROBES)
+        .map(|_| {
+            let (k, m) = rules[rng.below(rules.len())];
+            let mut noise = [0u8; 16];
+            rng.fill(&mut noise);
+            std::array::from_fn(|i| k[i] | (noise[i] & !m[i]))
+        })
+        .collect();
+    let keys: Vec<Key<16>> = packets.iter().map(|p| Key(*p)).collect();
+
+    // The peer: one map per mask, in the same order as ours is built.
+    let mut tss: Vec<([u8; 16], Map)> = masks
+        .iter()
+        .map(|m| (*m, hashbrown::HashMap::default()))
+        .collect();
+    for (i, (k, m)) in rules.iter().enumerate() {
+        if let Some((_, map)) = tss.iter_mut().find(|(mm, _)| mm == m) {
+            map.entry(*k).or_insert(i as u32);
+        }
+    }
+    let tss_lookup = |p: &[u8; 16]| -> Option<u32> {
+        tss.iter().find_map(|(m, map)| map.get(&and(p, m)).copied())
+    };
+
+    let capacity = rules.len() + rules.len() / 16;
+    let mut group = c.benchmark_group("flow/classifier_20x1000");
+    group.throughput(Throughput::Elements(PROBES as u64));
+    let mut out = [None; 64];
+    for (name, backend) in backends() {
+        let mut subtables = vec![Subtable::<16>::EMPTY; 32];
+        let mut filter = vec![0u64; Classifier::<16>::filter_words_for(capacity)];
+        let mut buckets = vec![Bucket::EMPTY; FlowTable::<Ipv4Tuple, u32>::buckets_for(capacity)];
+        let mut entries = vec![RuleEntry::<16, u32>::default(); capacity];
+        let mut cls = Classifier::new(
+            backend,
+            0x5EED,
+            Mode::FirstMatch,
+            &mut subtables,
+            &mut filter,
+            &mut buckets,
+            &mut entries,
+        )
+        .unwrap();
+        for (i, (k, m)) in rules.iter().enumerate() {
+            let r = cls.insert(Rule::new(Key(*k), *m, 0, i as u32));
+            assert!(
+                matches!(r, Ok(_) | Err(offload_flow::Error::Exists { .. })),
+                "{r:?}"
+            );
+        }
+        // Every answer equals the peer's (rules do not overlap, so the first match is the
+        // only one).
+        for chunk in keys.chunks(64) {
+            let mask = cls.lookup_batch_uncounted(chunk, &mut out).unwrap();
+            for (i, (k, o)) in chunk.iter().zip(&out).enumerate() {
+                assert_eq!(o.map(|m| m.value), tss_lookup(&k.0), "{name}");
+                assert_eq!(mask >> i & 1 == 1, o.is_some());
+            }
+        }
+        group.bench_function(BenchmarkId::new(name, "batch64"), |b| {
+            b.iter(|| {
+                let mut found = 0u32;
+                for chunk in black_box(&keys).chunks(64) {
+                    found += cls
+                        .lookup_batch_uncounted(chunk, &mut out)
+                        .unwrap_or(0)
+                        .count_ones();
+                }
+                black_box(found)
+            });
+        });
+    }
+    group.bench_function("hashbrown-tss", |b| {
+        b.iter(|| {
+            let mut found = 0u32;
+            for p in black_box(&packets) {
+                found += u32::from(tss_lookup(p).is_some());
+            }
+            black_box(found)
+        });
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500));
-    targets = rss, lookups
+    targets = rss, lookups, classifier
 }
 criterion_main!(benches);

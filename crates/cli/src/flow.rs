@@ -144,6 +144,15 @@ pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
                 make: Box::new(move || rss_runner(backend, v6, bulk)),
             });
         }
+        cases.push(Case {
+            engine: "flow",
+            op: format!("classifier, {CLASS_SUBTABLES} masks"),
+            size: 64,
+            bytes: LOOKUPS_PER_CALL * WIRE_BYTES_64B,
+            items: LOOKUPS_PER_CALL,
+            backend: backend.name(),
+            make: Box::new(move || classifier_runner(backend)),
+        });
         for (flows, label) in [(1 << 16, "64K"), (1 << 20, "1M")] {
             cases.push(Case {
                 engine: "flow",
@@ -230,6 +239,133 @@ fn lookup_runner(backend: Backend, flows: usize) -> Runner {
         for chunk in probes[at..at + LOOKUPS_PER_CALL].chunks(64) {
             hits += t
                 .lookup_bulk(black_box(chunk), &mut out)
+                .unwrap_or(0)
+                .count_ones();
+        }
+        at = (at + LOOKUPS_PER_CALL) % PROBES;
+        black_box(hits);
+    })
+}
+
+/// Subtables (distinct masks) of the classifier row, and rules in each.
+const CLASS_SUBTABLES: usize = 20;
+const CLASS_RULES: usize = 1000;
+
+/// Twenty IPv4 5-tuple masks (16-byte keys: src, dst, sport, dport, proto, pad): source and
+/// destination prefixes of 8 to 32 bits, with or without ports and protocol, as a megaflow
+/// cache holds them.
+pub(crate) fn class_masks() -> Vec<[u8; 16]> {
+    let prefix =
+        |bits: u32| -> [u8; 4] { (u32::MAX.checked_shl(32 - bits).unwrap_or(0)).to_be_bytes() };
+    let mut masks = Vec::new();
+    for (s, d) in [
+        (8, 0),
+        (16, 0),
+        (24, 0),
+        (32, 0),
+        (16, 16),
+        (24, 16),
+        (24, 24),
+        (32, 24),
+        (32, 32),
+        (0, 24),
+    ] {
+        for ports in [false, true] {
+            let (sp, dp) = (prefix(s), prefix(d));
+            let p = if ports { 0xFF } else { 0 };
+            masks.push([
+                sp[0], sp[1], sp[2], sp[3], dp[0], dp[1], dp[2], dp[3], p, p, p, p, 0xFF, 0, 0, 0,
+            ]);
+        }
+    }
+    masks.truncate(CLASS_SUBTABLES);
+    masks
+}
+
+/// A classifier rule's (masked key, mask).
+pub(crate) type MaskedRule = ([u8; 16], [u8; 16]);
+
+/// Rules (key already masked) for every mask, and packets that hit them uniformly: each
+/// packet is a rule's key with the bits outside its mask randomised.
+pub(crate) fn class_data(per_mask: usize, packets: usize) -> (Vec<MaskedRule>, Vec<[u8; 16]>) {
+    let masks = class_masks();
+    let raw = pseudo_random(masks.len() * per_mask * 16, 0xC1A5);
+    let rules: Vec<MaskedRule> = masks
+        .iter()
+        .enumerate()
+        .flat_map(|(m, mask)| {
+            let raw = &raw;
+            (0..per_mask).map(move |r| {
+                let at = (m * per_mask + r) * 16;
+                let key: [u8; 16] = std::array::from_fn(|i| raw[at + i] & mask[i]);
+                (key, *mask)
+            })
+        })
+        .collect();
+    let noise = pseudo_random(packets * 16, 0x9ACE);
+    let picks = pseudo_random(packets * 4, 0x91C4);
+    let packets = (0..packets)
+        .map(|p| {
+            let pick = u32::from_le_bytes([
+                picks[4 * p],
+                picks[4 * p + 1],
+                picks[4 * p + 2],
+                picks[4 * p + 3],
+            ]);
+            let (key, mask) = rules[pick as usize % rules.len()];
+            std::array::from_fn(|i| key[i] | (noise[16 * p + i] & !mask[i]))
+        })
+        .collect();
+    (rules, packets)
+}
+
+fn classifier_runner(backend: Backend) -> Runner {
+    use offload_flow::{Classifier, Key, Mode, Rule, RuleEntry, Subtable};
+
+    let lookup = Auto::with_backend(backend).unwrap_or_default();
+    let (rules, packets) = class_data(CLASS_RULES, PROBES);
+    let capacity = rules.len() + rules.len() / 16;
+    // Leaked for the runner's life, as the flow-table rows do.
+    let subtables: &'static mut [Subtable<16>] = Vec::leak(vec![Subtable::EMPTY; 32]);
+    let filter: &'static mut [u64] =
+        Vec::leak(vec![0; Classifier::<16>::filter_words_for(capacity)]);
+    let buckets: &'static mut [Bucket] =
+        Vec::leak(vec![
+            Bucket::EMPTY;
+            FlowTable::<Ipv4Tuple, u32>::buckets_for(capacity)
+        ]);
+    let entries: &'static mut [RuleEntry<16, u32>] =
+        Vec::leak(vec![RuleEntry::default(); capacity]);
+    let mut cls = Classifier::new(
+        lookup,
+        0x5EED,
+        Mode::FirstMatch,
+        subtables,
+        filter,
+        buckets,
+        entries,
+    )
+    .ok();
+    if let Some(c) = cls.as_mut() {
+        for (i, (key, mask)) in rules.iter().enumerate() {
+            c.insert(Rule::new(
+                Key(*key),
+                *mask,
+                0,
+                u32::try_from(i).unwrap_or(0),
+            ))
+            .ok();
+        }
+    }
+    let packets: Vec<Key<16>> = packets.into_iter().map(Key).collect();
+    let mut at = 0;
+    let mut out = [None; 64];
+    Box::new(move || {
+        let Some(c) = cls.as_mut() else { return };
+        let mut hits = 0u32;
+        for chunk in packets[at..at + LOOKUPS_PER_CALL].chunks(64) {
+            hits += c
+                .lookup_batch(black_box(chunk), &mut out)
                 .unwrap_or(0)
                 .count_ones();
         }
