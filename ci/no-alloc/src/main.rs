@@ -330,7 +330,58 @@ fn flow() -> u32 {
         acc,
         table.remove(&flow(35)).map_or(0xF4, |(id, v)| id.get() ^ v),
     );
-    mix(acc, table.len() as u32 ^ auto.crc32c(0, &input))
+    acc = mix(acc, table.len() as u32 ^ auto.crc32c(0, &input));
+    mix(acc, classifier(auto))
+}
+
+/// offload-flow's classifier: two overlapping rules in priority mode, a lookup, a batch.
+fn classifier(auto: offload_flow::Auto) -> u32 {
+    use offload_flow::{Bucket, Classifier, Key, Mode, Rule, RuleEntry, Subtable};
+
+    let mut subtables = [Subtable::<8>::EMPTY; 4];
+    let mut filter = [0u64; 8];
+    let mut buckets = [Bucket::EMPTY; 4];
+    let mut entries = [RuleEntry::<8, u32>::default(); 16];
+    let Ok(mut c) = Classifier::new(
+        auto,
+        black_box(3),
+        Mode::Priority,
+        &mut subtables,
+        &mut filter,
+        &mut buckets,
+        &mut entries,
+    ) else {
+        return 0xC0;
+    };
+    let wide = Rule::new(
+        Key([10, 0, 0, 0, 0, 0, 0, 0]),
+        [0xFF, 0, 0, 0, 0, 0, 0, 0],
+        1,
+        7,
+    );
+    let narrow = Rule::new(
+        Key([10, 1, 0, 0, 0, 0, 1, 187]),
+        [0xFF, 0xFF, 0, 0, 0, 0, 0xFF, 0xFF],
+        5,
+        9,
+    );
+    let mut acc = mix(0, c.insert(wide).map_or(0xC1, |id| id.get()));
+    acc = mix(acc, c.insert(narrow).map_or(0xC2, |id| id.get()));
+    let keys = [
+        Key(black_box([10, 1, 2, 3, 4, 5, 1, 187])),
+        Key([10, 2, 2, 3, 4, 5, 1, 187]),
+        Key([11, 0, 0, 0, 0, 0, 0, 0]),
+    ];
+    let mut out = [None; 3];
+    acc = mix(
+        acc,
+        c.lookup_batch(&keys, &mut out).map_or(0xC3, |m| m as u32),
+    );
+    for m in out {
+        acc = mix(acc, m.map_or(0, |m| m.value));
+    }
+    c.rebalance();
+    mix(acc, c.lookup(&keys[0]).map_or(0xC4, |m| m.priority))
 }
 
 /// offload-sharp-reduce: f32 SUM of three inputs, bf16 SUM, i32 AVG, FP8 with saturation, and
