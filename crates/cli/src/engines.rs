@@ -13,65 +13,37 @@ pub(crate) struct BackendRow {
     pub(crate) features: &'static [&'static str],
 }
 
+/// The rows of one engine crate: every backend of its `Backend::ALL`, whether this build has
+/// it, whether this CPU runs it, and whether `Auto::detect` picks it. Every engine crate
+/// has the same vocabulary, so one macro serves them all.
+macro_rules! engine_rows {
+    ($rows:ident, $engine:literal, $krate:ident) => {{
+        use $krate::{Auto, Backend};
+        let chosen = Auto::detect().backend();
+        for b in Backend::ALL {
+            $rows.push(BackendRow {
+                engine: $engine,
+                backend: b.name(),
+                compiled: b.is_compiled(),
+                available: Auto::with_backend(b).is_some(),
+                chosen: b == chosen,
+                features: b.features(),
+            });
+        }
+    }};
+}
+
 /// Every engine's backends, in each crate's `Backend::ALL` order (fastest first).
 pub(crate) fn backend_rows() -> Vec<BackendRow> {
+    use offload_erasure::ErasureCoder as _;
+    use offload_rdma_wire::Icrc as _;
+    use offload_sharp_reduce::Reducer as _;
+
     let mut rows = Vec::new();
-    {
-        use offload_erasure::{Auto, Backend, ErasureCoder};
-        let chosen = Auto::detect().backend();
-        for b in Backend::ALL {
-            rows.push(BackendRow {
-                engine: "erasure",
-                backend: b.name(),
-                compiled: b.is_compiled(),
-                available: Auto::with_backend(b).is_some(),
-                chosen: b == chosen,
-                features: b.features(),
-            });
-        }
-    }
-    {
-        use offload_flow::{Auto, Backend};
-        let chosen = Auto::detect().backend();
-        for b in Backend::ALL {
-            rows.push(BackendRow {
-                engine: "flow",
-                backend: b.name(),
-                compiled: b.is_compiled(),
-                available: Auto::with_backend(b).is_some(),
-                chosen: b == chosen,
-                features: b.features(),
-            });
-        }
-    }
-    {
-        use offload_sharp_reduce::{Auto, Backend, Reducer};
-        let chosen = Auto::detect().backend();
-        for b in Backend::ALL {
-            rows.push(BackendRow {
-                engine: "sharp-reduce",
-                backend: b.name(),
-                compiled: b.is_compiled(),
-                available: Auto::with_backend(b).is_some(),
-                chosen: b == chosen,
-                features: b.features(),
-            });
-        }
-    }
-    {
-        use offload_rdma_wire::{Auto, Backend, Icrc};
-        let chosen = Auto::detect().backend();
-        for b in Backend::ALL {
-            rows.push(BackendRow {
-                engine: "rdma-wire",
-                backend: b.name(),
-                compiled: b.is_compiled(),
-                available: Auto::with_backend(b).is_some(),
-                chosen: b == chosen,
-                features: b.features(),
-            });
-        }
-    }
+    engine_rows!(rows, "erasure", offload_erasure);
+    engine_rows!(rows, "flow", offload_flow);
+    engine_rows!(rows, "rdma-wire", offload_rdma_wire);
+    engine_rows!(rows, "sharp-reduce", offload_sharp_reduce);
     rows
 }
 
