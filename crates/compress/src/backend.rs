@@ -1,0 +1,4 @@
+//! The backends. Only `cfg` gating lives here.
+
+mod scalar;
+pub use scalar::Scalar;

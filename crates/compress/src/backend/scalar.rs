@@ -1,0 +1,50 @@
+//! The portable backend: safe Rust, the oracle the others are tested against.
+
+#![forbid(unsafe_code)]
+
+use crate::engine::{Backend, Codec};
+use crate::lz4::block::{self, Portable};
+use crate::{Error, lz4};
+
+/// Portable safe Rust, always available: the oracle every other backend must match byte
+/// for byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scalar;
+
+impl Scalar {
+    /// The scalar backend (always available).
+    pub const fn new() -> Self {
+        Scalar
+    }
+}
+
+impl Codec for Scalar {
+    fn backend(&self) -> Backend {
+        Backend::Scalar
+    }
+
+    fn xxh32(&self, seed: u32, data: &[u8]) -> u32 {
+        lz4::xxh32::xxh32(seed, data)
+    }
+
+    fn lz4_compress_block(
+        &self,
+        workspace: &mut lz4::Workspace,
+        input: &[u8],
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error> {
+        lz4::check_input_len(input)?;
+        block::compress(Portable, &mut workspace.table, input, output, acceleration)
+    }
+
+    fn lz4_decompress_block(
+        &self,
+        input: &[u8],
+        output: &mut [u8],
+        start: usize,
+        dict: &[u8],
+    ) -> Result<usize, Error> {
+        block::decompress(input, output, start, dict)
+    }
+}

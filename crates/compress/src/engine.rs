@@ -1,0 +1,168 @@
+//! The backend selector ([`Backend`]), the run-time dispatcher ([`Auto`]) and the engine
+//! trait ([`Codec`]).
+//!
+//! Format logic (frame headers, checksums' placement, block splitting, streaming state) is
+//! safe code written once. A backend supplies the hot loops: block compression and
+//! decompression and the checksums. Every backend produces the same bytes as [`Scalar`] for
+//! the same input and settings, so compressed output is reproducible across machines.
+
+#![forbid(unsafe_code)]
+
+use crate::Error;
+use crate::backend::Scalar;
+use crate::lz4;
+
+/// Which implementation runs. Tests, benches and the CLI iterate [`Backend::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Portable safe Rust, always available: the oracle.
+    Scalar,
+}
+
+impl Backend {
+    /// Every backend, fastest first.
+    pub const ALL: [Backend; 1] = [Backend::Scalar];
+
+    /// Lower-case name: `scalar`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Scalar => "scalar",
+        }
+    }
+
+    /// Whether this build contains the backend.
+    pub const fn is_compiled(self) -> bool {
+        match self {
+            Backend::Scalar => true,
+        }
+    }
+
+    /// CPU features the backend needs (names as `is_x86_feature_detected!` and
+    /// `is_aarch64_feature_detected!` spell them).
+    pub const fn features(self) -> &'static [&'static str] {
+        match self {
+            Backend::Scalar => &[],
+        }
+    }
+}
+
+impl core::fmt::Display for Backend {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The compression engine's kernels. Implemented by [`Scalar`], the SIMD backends and
+/// [`Auto`]. Most callers use the format functions in [`lz4`] instead, which take any
+/// `Codec`.
+pub trait Codec: Copy + core::fmt::Debug {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    /// xxHash32 of `data` with `seed` (the checksum of the LZ4 frame format):
+    /// `xxh32(0, b"") == 0x02CC_5D05`.
+    fn xxh32(&self, seed: u32, data: &[u8]) -> u32;
+
+    /// Compresses `input` as one LZ4 block into `output`, returning the block's length.
+    /// See [`lz4::compress_block`].
+    ///
+    /// # Errors
+    /// [`Error::OutputTooSmall`] when the block does not fit; [`Error::InvalidParameter`]
+    /// for an input longer than [`lz4::MAX_INPUT`].
+    fn lz4_compress_block(
+        &self,
+        workspace: &mut lz4::Workspace,
+        input: &[u8],
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error>;
+
+    /// Decodes the LZ4 block `input` into `output[start..]`, with `dict ++ output[..start]`
+    /// as the history matches may reach into; returns the number of bytes written after
+    /// `start`. See [`lz4::decompress_block_with_dict`].
+    ///
+    /// # Errors
+    /// [`Error::Truncated`], [`Error::Corrupt`], [`Error::OutputTooSmall`].
+    fn lz4_decompress_block(
+        &self,
+        input: &[u8],
+        output: &mut [u8],
+        start: usize,
+        dict: &[u8],
+    ) -> Result<usize, Error>;
+}
+
+/// The fastest backend this CPU supports, chosen once; cheap to copy and to call. Dispatch
+/// is a `match`: no atomics, no function pointers, no heap.
+#[derive(Clone, Copy, Debug)]
+pub enum Auto {
+    /// See [`Scalar`].
+    Scalar(Scalar),
+}
+
+impl Auto {
+    /// The first of [`Backend::ALL`] that this build and CPU support.
+    pub fn detect() -> Self {
+        Backend::ALL
+            .into_iter()
+            .find_map(Self::with_backend)
+            .unwrap_or(Auto::Scalar(Scalar))
+    }
+
+    /// `backend` if this build and this CPU support it: how tests, benches and the CLI
+    /// force one.
+    pub fn with_backend(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Scalar => Some(Auto::Scalar(Scalar)),
+        }
+    }
+}
+
+impl Default for Auto {
+    fn default() -> Self {
+        Self::detect()
+    }
+}
+
+/// Forwards a call to the backend inside an [`Auto`].
+macro_rules! dispatch {
+    ($self:expr, $e:ident => $call:expr) => {
+        match $self {
+            Auto::Scalar($e) => $call,
+        }
+    };
+}
+
+impl Codec for Auto {
+    fn backend(&self) -> Backend {
+        dispatch!(self, e => e.backend())
+    }
+
+    #[inline]
+    fn xxh32(&self, seed: u32, data: &[u8]) -> u32 {
+        dispatch!(self, e => e.xxh32(seed, data))
+    }
+
+    #[inline]
+    fn lz4_compress_block(
+        &self,
+        workspace: &mut lz4::Workspace,
+        input: &[u8],
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error> {
+        dispatch!(self, e => e.lz4_compress_block(workspace, input, output, acceleration))
+    }
+
+    #[inline]
+    fn lz4_decompress_block(
+        &self,
+        input: &[u8],
+        output: &mut [u8],
+        start: usize,
+        dict: &[u8],
+    ) -> Result<usize, Error> {
+        dispatch!(self, e => e.lz4_decompress_block(input, output, start, dict))
+    }
+}

@@ -1,0 +1,206 @@
+//! The crate's one error type.
+
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+/// Everything that can go wrong, with the numbers needed to act on it. Decoders return the
+/// first problem they meet; what they wrote before it is not part of any result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input ended in the middle of a block, header or trailer.
+    Truncated,
+    /// The output buffer cannot hold the result.
+    OutputTooSmall {
+        /// Bytes the result needs, when the format says so up front (a frame's content size,
+        /// a compression bound); `None` when the decoder only knows the buffer ran out.
+        needed: Option<usize>,
+        /// Bytes the buffer has.
+        available: usize,
+    },
+    /// The compressed data breaks a rule of its format (see [`Corruption`] for which).
+    Corrupt(Corruption),
+    /// A checksum in the data does not match the data.
+    Checksum {
+        /// Which checksum.
+        kind: ChecksumKind,
+        /// The value stored in the data.
+        stored: u32,
+        /// The value computed over what was decoded.
+        computed: u32,
+    },
+    /// A frame declares its content size and decodes to a different one.
+    ContentSize {
+        /// The size the header declares.
+        declared: u64,
+        /// The size the blocks decoded to.
+        decoded: u64,
+    },
+    /// Valid data that uses a feature this crate does not implement, or that the caller must
+    /// supply (for example a dictionary).
+    Unsupported(Unsupported),
+    /// A parameter of the call is out of range (see the message).
+    InvalidParameter {
+        /// What is wrong, in words.
+        what: &'static str,
+    },
+}
+
+/// The format rule compressed data broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// An LZ4 match offset of 0.
+    Lz4OffsetZero,
+    /// An LZ4 match reaches further back than the history (output so far plus dictionary).
+    Lz4OffsetOutOfWindow {
+        /// The offset in the data.
+        offset: usize,
+        /// Bytes of history available at that point.
+        history: usize,
+    },
+    /// A length extension that would overflow the decoder's counters.
+    Lz4LengthOverflow,
+    /// An LZ4 frame or skippable-frame magic number was expected and not found.
+    Lz4BadMagic {
+        /// The four bytes read, little-endian.
+        found: u32,
+    },
+    /// A reserved bit of an LZ4 frame descriptor is set.
+    Lz4ReservedBit,
+    /// An LZ4 frame block-maximum-size id outside 4..=7.
+    Lz4BlockSizeId {
+        /// The id read.
+        id: u8,
+    },
+    /// An LZ4 frame block larger than the frame's block maximum.
+    Lz4BlockTooLarge {
+        /// The block size read.
+        size: usize,
+        /// The frame's block maximum.
+        max: usize,
+    },
+}
+
+/// Which checksum failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChecksumKind {
+    /// The LZ4 frame descriptor's header checksum byte.
+    Lz4Header,
+    /// An LZ4 frame block checksum.
+    Lz4Block,
+    /// An LZ4 frame content checksum.
+    Lz4Content,
+}
+
+/// A valid feature the decoder cannot apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unsupported {
+    /// An LZ4 frame version other than `01`.
+    Lz4Version {
+        /// The two version bits.
+        version: u8,
+    },
+    /// Data compressed against a dictionary the caller did not supply.
+    Dictionary {
+        /// The dictionary's id as the data gives it.
+        id: u32,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Truncated => f.write_str("compressed data is truncated"),
+            Error::OutputTooSmall {
+                needed: Some(needed),
+                available,
+            } => write!(
+                f,
+                "output buffer too small: {needed} bytes needed, {available} available"
+            ),
+            Error::OutputTooSmall {
+                needed: None,
+                available,
+            } => write!(
+                f,
+                "output buffer too small: the data decodes to more than {available} bytes"
+            ),
+            Error::Corrupt(c) => write!(f, "corrupt data: {c}"),
+            Error::Checksum {
+                kind,
+                stored,
+                computed,
+            } => write!(
+                f,
+                "{kind} mismatch: stored {stored:#010x}, computed {computed:#010x}"
+            ),
+            Error::ContentSize { declared, decoded } => write!(
+                f,
+                "content size mismatch: header declares {declared} bytes, data decodes to {decoded}"
+            ),
+            Error::Unsupported(u) => write!(f, "unsupported: {u}"),
+            Error::InvalidParameter { what } => write!(f, "invalid parameter: {what}"),
+        }
+    }
+}
+
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Corruption::Lz4OffsetZero => f.write_str("LZ4 match offset 0"),
+            Corruption::Lz4OffsetOutOfWindow { offset, history } => write!(
+                f,
+                "LZ4 match offset {offset} reaches before the start of the data ({history} bytes of history)"
+            ),
+            Corruption::Lz4LengthOverflow => f.write_str("LZ4 length extension overflows"),
+            Corruption::Lz4BadMagic { found } => {
+                write!(f, "not an LZ4 frame (magic number {found:#010x})")
+            }
+            Corruption::Lz4ReservedBit => {
+                f.write_str("LZ4 frame descriptor has a reserved bit set")
+            }
+            Corruption::Lz4BlockSizeId { id } => {
+                write!(f, "LZ4 frame block maximum size id {id} (valid: 4 to 7)")
+            }
+            Corruption::Lz4BlockTooLarge { size, max } => write!(
+                f,
+                "LZ4 frame block of {size} bytes exceeds the frame's block maximum of {max}"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ChecksumKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChecksumKind::Lz4Header => "LZ4 frame header checksum",
+            ChecksumKind::Lz4Block => "LZ4 block checksum",
+            ChecksumKind::Lz4Content => "LZ4 content checksum",
+        })
+    }
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unsupported::Lz4Version { version } => {
+                write!(f, "LZ4 frame version {version} (only version 1 exists)")
+            }
+            Unsupported::Dictionary { id } => {
+                write!(f, "data needs dictionary {id:#010x}, none was supplied")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<Corruption> for Error {
+    fn from(c: Corruption) -> Self {
+        Error::Corrupt(c)
+    }
+}

@@ -1,0 +1,504 @@
+//! The LZ4 block format: the compressor and the decompressor, safe code shared by every
+//! backend (a backend instantiates them inside its own `#[target_feature]` function and
+//! supplies the match-length kernel).
+//!
+//! The compressor is liblz4's fast mode (`LZ4_compress_fast`), step for step, so that for the
+//! same input and acceleration it emits the same bytes as liblz4 1.9–1.10 (the tests check
+//! this against liblz4 itself): a 16 KiB hash table of 8192 16-bit positions for inputs
+//! under 64 KiB + 11 bytes (hash of 4 bytes) or 4096 32-bit positions above (hash of 5
+//! bytes), one candidate per slot checked on 4 bytes, forward extension 8 bytes at a time,
+//! backward extension over pending literals, a skip that grows by one byte every 64 misses
+//! (scaled by the acceleration), and the end-of-block rules: no match starts in the last 12
+//! bytes and the last 5 bytes are literals.
+//!
+//! The decompressor checks every length and offset before it copies (no reads past the
+//! input, no writes past the output, offset 0 and offsets reaching before the history are
+//! errors) and writes exactly the bytes it reports: copies are exact, built from fixed-size
+//! moves that overlap inside the sequence (never past it), so a buffer's bytes after the
+//! returned length are never touched. It is lenient about the end-of-block rules (blocks
+//! from other encoders that end in a match, or match into the last 12 bytes, decode), as the
+//! format specification allows; liblz4 1.10 rejects some of those blocks.
+
+#![forbid(unsafe_code)]
+
+use crate::Error;
+use crate::error::Corruption;
+
+/// Shortest match the format can express.
+const MIN_MATCH: usize = 4;
+/// The last match must start at least this many bytes before the end of the block.
+const MF_LIMIT: usize = 12;
+/// The last this many bytes of a block are literals.
+const LAST_LITERALS: usize = 5;
+/// Inputs shorter than this are emitted as literals only.
+const MIN_LENGTH: usize = MF_LIMIT + 1;
+/// Largest match offset.
+const MAX_DISTANCE: usize = 65_535;
+/// Below this input length, positions fit in 16 bits and the table holds 8192 of them.
+const LIMIT_64K: usize = 65_536 + MF_LIMIT - 1;
+/// log2 of the table's entry count in 32-bit mode (liblz4's `LZ4_HASHLOG` at its default
+/// `LZ4_MEMORY_USAGE` of 14).
+const HASH_LOG: u32 = 12;
+/// Misses before the skip grows, log2 (liblz4's `LZ4_skipTrigger`).
+const SKIP_TRIGGER: u32 = 6;
+/// Largest acceleration liblz4 honours.
+pub(crate) const MAX_ACCELERATION: u32 = 65_537;
+
+/// The hot kernel a backend supplies to the block codec.
+pub(crate) trait Kernels: Copy {
+    /// How many bytes `data[a..]` and `data[b..]` have in common, counted from the start
+    /// and stopping at `limit` (`a < b <= limit <= data.len()`).
+    fn common_prefix(self, data: &[u8], a: usize, b: usize, limit: usize) -> usize;
+}
+
+/// The portable kernel: 8 bytes at a time, the first difference found by counting trailing
+/// zeros of the XOR.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Portable;
+
+impl Kernels for Portable {
+    #[inline(always)]
+    fn common_prefix(self, data: &[u8], a: usize, b: usize, limit: usize) -> usize {
+        let start = b;
+        let (mut a, mut b) = (a, b);
+        while b + 8 <= limit {
+            let diff = read64(data, a) ^ read64(data, b);
+            if diff != 0 {
+                return b - start + (diff.trailing_zeros() / 8) as usize;
+            }
+            a += 8;
+            b += 8;
+        }
+        while b < limit && data[a] == data[b] {
+            a += 1;
+            b += 1;
+        }
+        b - start
+    }
+}
+
+#[inline(always)]
+pub(crate) fn read32(data: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&data[at..at + 4]);
+    u32::from_le_bytes(w)
+}
+
+#[inline(always)]
+pub(crate) fn read64(data: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&data[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The compressor's hash table: 8192 16-bit positions, or 4096 32-bit positions stored as
+/// little-endian pairs of halves.
+pub(crate) type Table = [u16; 8192];
+
+/// Which of the two table layouts a block uses (decided by its length, as liblz4 does).
+trait Positions {
+    fn hash(data: &[u8], at: usize) -> usize;
+    fn get(table: &Table, h: usize) -> usize;
+    fn put(table: &mut Table, h: usize, pos: usize);
+    /// Whether a candidate can be too far back (never in 16-bit mode: the input is shorter
+    /// than the window).
+    const CHECK_DISTANCE: bool;
+}
+
+struct Small;
+struct Large;
+
+impl Positions for Small {
+    #[inline(always)]
+    fn hash(data: &[u8], at: usize) -> usize {
+        (read32(data, at).wrapping_mul(2_654_435_761) >> (32 - (HASH_LOG + 1))) as usize
+    }
+    #[inline(always)]
+    fn get(table: &Table, h: usize) -> usize {
+        usize::from(table[h])
+    }
+    #[inline(always)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "16-bit mode only runs on inputs shorter than 65547 bytes, whose hashed positions are below 65536"
+    )]
+    fn put(table: &mut Table, h: usize, pos: usize) {
+        table[h] = pos as u16;
+    }
+    const CHECK_DISTANCE: bool = false;
+}
+
+impl Positions for Large {
+    #[inline(always)]
+    fn hash(data: &[u8], at: usize) -> usize {
+        ((read64(data, at) << 24).wrapping_mul(889_523_592_379) >> (64 - HASH_LOG)) as usize
+    }
+    #[inline(always)]
+    fn get(table: &Table, h: usize) -> usize {
+        usize::from(table[2 * h]) | usize::from(table[2 * h + 1]) << 16
+    }
+    #[inline(always)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "inputs are at most MAX_INPUT (< 2^31) bytes; the halves are split on purpose"
+    )]
+    fn put(table: &mut Table, h: usize, pos: usize) {
+        table[2 * h] = pos as u16;
+        table[2 * h + 1] = (pos >> 16) as u16;
+    }
+    const CHECK_DISTANCE: bool = true;
+}
+
+/// Compresses `input` into `output` as one block (the caller checked `input.len() <=
+/// MAX_INPUT`); the table is cleared first, so results never depend on earlier calls.
+#[inline(always)]
+pub(crate) fn compress<K: Kernels>(
+    kernels: K,
+    table: &mut Table,
+    input: &[u8],
+    output: &mut [u8],
+    acceleration: u32,
+) -> Result<usize, Error> {
+    let acceleration = acceleration.clamp(1, MAX_ACCELERATION);
+    *table = [0; 8192];
+    if input.len() < LIMIT_64K {
+        compress_with::<K, Small>(kernels, table, input, output, acceleration)
+    } else {
+        compress_with::<K, Large>(kernels, table, input, output, acceleration)
+    }
+}
+
+/// Room the output must have for one more sequence's literals and the fixed part of the
+/// sequence (liblz4's check: token, offset, the last literals' margin).
+#[inline(always)]
+fn literals_fit(op: usize, literals: usize, output_len: usize) -> bool {
+    op + literals + (2 + 1 + LAST_LITERALS) + literals / 255 <= output_len
+}
+
+#[inline(always)]
+fn too_small(output: &[u8]) -> Error {
+    Error::OutputTooSmall {
+        needed: None,
+        available: output.len(),
+    }
+}
+
+/// Writes a length extension: 255 while the rest is at least 255, then the rest.
+#[inline(always)]
+fn put_length(output: &mut [u8], op: &mut usize, mut len: usize) {
+    while len >= 255 {
+        output[*op] = 255;
+        *op += 1;
+        len -= 255;
+    }
+    #[expect(clippy::cast_possible_truncation, reason = "len < 255 here")]
+    {
+        output[*op] = len as u8;
+    }
+    *op += 1;
+}
+
+/// Writes the final run of literals.
+fn last_literals(
+    input: &[u8],
+    anchor: usize,
+    output: &mut [u8],
+    mut op: usize,
+) -> Result<usize, Error> {
+    let run = input.len() - anchor;
+    if op + run + 1 + (run + 255 - 15) / 255 > output.len() {
+        return Err(too_small(output));
+    }
+    if run >= 15 {
+        output[op] = 15 << 4;
+        op += 1;
+        put_length(output, &mut op, run - 15);
+    } else {
+        #[expect(clippy::cast_possible_truncation, reason = "run < 15 here")]
+        {
+            output[op] = (run as u8) << 4;
+        }
+        op += 1;
+    }
+    output[op..op + run].copy_from_slice(&input[anchor..]);
+    Ok(op + run)
+}
+
+#[inline(always)]
+fn compress_with<K: Kernels, P: Positions>(
+    kernels: K,
+    table: &mut Table,
+    input: &[u8],
+    output: &mut [u8],
+    acceleration: u32,
+) -> Result<usize, Error> {
+    let end = input.len();
+    let mut anchor = 0;
+    let mut op = 0;
+    if end < MIN_LENGTH {
+        return last_literals(input, anchor, output, op);
+    }
+    // A match may start at most here (exclusive bound plus one, as liblz4 counts it) and
+    // extend up to `match_limit`.
+    let mf_limit_plus_one = end - MF_LIMIT + 1;
+    let match_limit = end - LAST_LITERALS;
+
+    let mut ip = 0;
+    P::put(table, P::hash(input, ip), ip);
+    ip += 1;
+    let mut forward_h = P::hash(input, ip);
+
+    'sequences: loop {
+        // Find a match: hash ahead of the current position, skipping faster after misses.
+        let mut forward = ip;
+        let mut step = 1;
+        let mut searches = acceleration << SKIP_TRIGGER;
+        let mut candidate;
+        loop {
+            let h = forward_h;
+            ip = forward;
+            forward += step;
+            step = (searches >> SKIP_TRIGGER) as usize;
+            searches += 1;
+            if forward > mf_limit_plus_one {
+                break 'sequences;
+            }
+            candidate = P::get(table, h);
+            forward_h = P::hash(input, forward);
+            P::put(table, h, ip);
+            if P::CHECK_DISTANCE && candidate + MAX_DISTANCE < ip {
+                continue;
+            }
+            if read32(input, candidate) == read32(input, ip) {
+                break;
+            }
+        }
+
+        // Extend backwards over the pending literals.
+        while ip > anchor && candidate > 0 && input[ip - 1] == input[candidate - 1] {
+            ip -= 1;
+            candidate -= 1;
+        }
+
+        // The literals.
+        let literals = ip - anchor;
+        if !literals_fit(op, literals, output.len()) {
+            return Err(too_small(output));
+        }
+        let mut token_at = op;
+        op += 1;
+        if literals >= 15 {
+            output[token_at] = 15 << 4;
+            put_length(output, &mut op, literals - 15);
+        } else {
+            #[expect(clippy::cast_possible_truncation, reason = "literals < 15 here")]
+            {
+                output[token_at] = (literals as u8) << 4;
+            }
+        }
+        output[op..op + literals].copy_from_slice(&input[anchor..ip]);
+        op += literals;
+
+        loop {
+            // The offset and the match length.
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "the distance check keeps offsets within 1..=65535"
+            )]
+            let offset = (ip - candidate) as u16;
+            output[op..op + 2].copy_from_slice(&offset.to_le_bytes());
+            op += 2;
+            let len =
+                kernels.common_prefix(input, candidate + MIN_MATCH, ip + MIN_MATCH, match_limit);
+            ip += MIN_MATCH + len;
+            if op + (1 + LAST_LITERALS) + (len + 240) / 255 > output.len() {
+                return Err(too_small(output));
+            }
+            if len >= 15 {
+                output[token_at] += 15;
+                put_length(output, &mut op, len - 15);
+            } else {
+                #[expect(clippy::cast_possible_truncation, reason = "len < 15 here")]
+                {
+                    output[token_at] += len as u8;
+                }
+            }
+            anchor = ip;
+            if ip >= mf_limit_plus_one {
+                break 'sequences;
+            }
+
+            // Fill the table two bytes back, then try for an immediate next match.
+            P::put(table, P::hash(input, ip - 2), ip - 2);
+            let h = P::hash(input, ip);
+            candidate = P::get(table, h);
+            P::put(table, h, ip);
+            if (!P::CHECK_DISTANCE || candidate + MAX_DISTANCE >= ip)
+                && read32(input, candidate) == read32(input, ip)
+            {
+                token_at = op;
+                output[token_at] = 0;
+                op += 1;
+                continue;
+            }
+            ip += 1;
+            forward_h = P::hash(input, ip);
+            continue 'sequences;
+        }
+    }
+    last_literals(input, anchor, output, op)
+}
+
+/// Reads a length extension starting at `*ip`.
+#[inline(always)]
+fn read_length(input: &[u8], ip: &mut usize) -> Result<usize, Error> {
+    let mut len = 0usize;
+    loop {
+        let byte = *input.get(*ip).ok_or(Error::Truncated)?;
+        *ip += 1;
+        len = len
+            .checked_add(usize::from(byte))
+            .ok_or(Error::Corrupt(Corruption::Lz4LengthOverflow))?;
+        if byte != 255 {
+            return Ok(len);
+        }
+    }
+}
+
+/// Decodes `input` into `output[start..]`; `dict ++ output[..start]` is the history.
+/// Returns the bytes written after `start`.
+#[inline(always)]
+pub(crate) fn decompress(
+    input: &[u8],
+    output: &mut [u8],
+    start: usize,
+    dict: &[u8],
+) -> Result<usize, Error> {
+    if start > output.len() {
+        return Err(Error::InvalidParameter {
+            what: "decode start is past the end of the output buffer",
+        });
+    }
+    let full = |output: &[u8]| Error::OutputTooSmall {
+        needed: None,
+        available: output.len() - start,
+    };
+    let mut ip = 0;
+    let mut op = start;
+    loop {
+        let token = *input.get(ip).ok_or(Error::Truncated)?;
+        ip += 1;
+
+        // Literals.
+        let mut literals = usize::from(token >> 4);
+        if literals == 15 {
+            literals += read_length(input, &mut ip)?;
+        }
+        let literals_end = ip.checked_add(literals).ok_or(Error::Truncated)?;
+        if literals_end > input.len() {
+            return Err(Error::Truncated);
+        }
+        if literals > output.len() - op {
+            return Err(full(output));
+        }
+        copy_literals(&mut output[op..op + literals], &input[ip..literals_end]);
+        ip = literals_end;
+        op += literals;
+        if ip == input.len() {
+            return Ok(op - start);
+        }
+
+        // Match.
+        if input.len() - ip < 2 {
+            return Err(Error::Truncated);
+        }
+        let offset = usize::from(u16::from_le_bytes([input[ip], input[ip + 1]]));
+        ip += 2;
+        let mut len = usize::from(token & 15);
+        if len == 15 {
+            len += read_length(input, &mut ip)?;
+        }
+        len += MIN_MATCH;
+        if offset == 0 {
+            return Err(Corruption::Lz4OffsetZero.into());
+        }
+        if offset > op + dict.len() {
+            return Err(Corruption::Lz4OffsetOutOfWindow {
+                offset,
+                history: op + dict.len(),
+            }
+            .into());
+        }
+        if len > output.len() - op {
+            return Err(full(output));
+        }
+        if offset > op {
+            // Starts in the dictionary.
+            let from_dict = (offset - op).min(len);
+            let at = dict.len() - (offset - op);
+            output[op..op + from_dict].copy_from_slice(&dict[at..at + from_dict]);
+            if from_dict < len {
+                copy_match(output, op + from_dict, offset, len - from_dict);
+            }
+        } else {
+            copy_match(output, op, offset, len);
+        }
+        op += len;
+    }
+}
+
+/// Copies `src` into `dst` (same length) with fixed-size moves where the length allows, so
+/// the common short runs do not pay for a call to `memcpy`.
+#[inline(always)]
+fn copy_literals(dst: &mut [u8], src: &[u8]) {
+    let n = dst.len();
+    if n <= 16 {
+        if n >= 8 {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        } else if n >= 4 {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..].copy_from_slice(&src[n - 4..]);
+        } else {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+    } else {
+        dst.copy_from_slice(src);
+    }
+}
+
+/// Writes `len` bytes at `op`, each a copy of the byte `offset` before it (`1 <= offset <=
+/// op`, `op + len <= output.len()`); only `output[op..op + len]` is written.
+#[inline(always)]
+fn copy_match(output: &mut [u8], op: usize, offset: usize, len: usize) {
+    let src = op - offset;
+    if offset >= len {
+        // No overlap.
+        let (history, rest) = output.split_at_mut(op);
+        copy_literals(&mut rest[..len], &history[src..src + len]);
+    } else if offset >= 8 {
+        // Overlapping, but every 8-byte chunk reads bytes already written; the last chunk
+        // ends exactly at the end of the match (re-writing a few bytes with their own
+        // values).
+        let mut done = 0;
+        while done + 8 <= len {
+            output.copy_within(src + done..src + done + 8, op + done);
+            done += 8;
+        }
+        if done < len {
+            output.copy_within(src + len - 8..src + len, op + len - 8);
+        }
+    } else {
+        // A short period: copy the pattern, then twice as much, and so on. After each step
+        // the bytes written are a whole number of periods, so copying from `src` again
+        // continues the pattern; source and destination never overlap.
+        let mut done = 0;
+        while done < len {
+            let n = (offset + done).min(len - done);
+            output.copy_within(src..src + n, op + done);
+            done += n;
+        }
+    }
+}
