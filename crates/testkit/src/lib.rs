@@ -13,11 +13,15 @@
     clippy::panic,
     clippy::missing_panics_doc,
     clippy::cast_possible_truncation,
+    clippy::expect_used,
+    clippy::cast_sign_loss,
     reason = "std-only test support: a panic is a test failure, and ISA-L's int arguments \
               are shard counts and lengths far below i32::MAX"
 )]
 
+pub mod corpus;
 pub mod isal;
+pub mod lz4ref;
 
 /// Environment variable listing backends that must be available, e.g. `avx512,scalar`.
 pub const REQUIRE_ENV: &str = "OFFLOAD_REQUIRE_BACKENDS";
