@@ -128,3 +128,38 @@ pub fn decompress_with_dict(block: &[u8], capacity: usize, dict: &[u8]) -> Resul
         Err(_) => Err(n),
     }
 }
+
+/// `LZ4_compress_fast` into `out` (for benches: no allocation); returns the block length.
+///
+/// # Panics
+/// When liblz4 fails (`out` too small).
+pub fn compress_fast_into(input: &[u8], out: &mut [u8], acceleration: i32) -> usize {
+    // SAFETY: the pointers and lengths describe `input` and `out`.
+    let n = unsafe {
+        lz4_sys::LZ4_compress_fast(
+            input.as_ptr().cast(),
+            out.as_mut_ptr().cast(),
+            int(input.len()),
+            int(out.len()),
+            acceleration,
+        )
+    };
+    usize::try_from(n).expect("liblz4 compression failed")
+}
+
+/// `LZ4_decompress_safe` into `out` (for benches: no allocation); returns the bytes written.
+///
+/// # Panics
+/// When liblz4 rejects the block.
+pub fn decompress_into(block: &[u8], out: &mut [u8]) -> usize {
+    // SAFETY: the pointers and lengths describe `block` and `out`.
+    let n = unsafe {
+        lz4_sys::LZ4_decompress_safe(
+            block.as_ptr().cast(),
+            out.as_mut_ptr().cast(),
+            int(block.len()),
+            int(out.len()),
+        )
+    };
+    usize::try_from(n).expect("liblz4 rejected the block")
+}
