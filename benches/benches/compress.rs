@@ -82,7 +82,11 @@ fn lz4(c: &mut Criterion) {
             flex as f64 / data.len() as f64
         );
         let mut ws = lz4::Workspace::new();
-        let mut out = vec![0u8; lz4_flex::block::get_maximum_output_size(BLOCK).max(lz4::max_compressed_len(BLOCK))];
+        let mut out = vec![
+            0u8;
+            lz4_flex::block::get_maximum_output_size(BLOCK)
+                .max(lz4::max_compressed_len(BLOCK))
+        ];
         for &(_, codec) in &ours {
             for (block, expect) in blocks.iter().zip(&reference) {
                 let n = lz4::compress_block(codec, &mut ws, block, &mut out, 1).unwrap();

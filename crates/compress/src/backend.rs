@@ -2,3 +2,8 @@
 
 mod scalar;
 pub use scalar::Scalar;
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod avx2;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub use avx2::Avx2;

@@ -9,6 +9,8 @@
 #![forbid(unsafe_code)]
 
 use crate::Error;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use crate::backend::Avx2;
 use crate::backend::Scalar;
 use crate::lz4;
 
@@ -18,16 +20,19 @@ use crate::lz4;
 pub enum Backend {
     /// Portable safe Rust, always available: the oracle.
     Scalar,
+    /// x86_64 with AVX2, BMI1 and BMI2 (Intel Haswell, AMD Zen and later).
+    Avx2,
 }
 
 impl Backend {
     /// Every backend, fastest first.
-    pub const ALL: [Backend; 1] = [Backend::Scalar];
+    pub const ALL: [Backend; 2] = [Backend::Avx2, Backend::Scalar];
 
-    /// Lower-case name: `scalar`.
+    /// Lower-case name: `scalar`, `avx2`.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Scalar => "scalar",
+            Backend::Avx2 => "avx2",
         }
     }
 
@@ -35,6 +40,7 @@ impl Backend {
     pub const fn is_compiled(self) -> bool {
         match self {
             Backend::Scalar => true,
+            Backend::Avx2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
         }
     }
 
@@ -43,6 +49,7 @@ impl Backend {
     pub const fn features(self) -> &'static [&'static str] {
         match self {
             Backend::Scalar => &[],
+            Backend::Avx2 => &["avx2", "bmi1", "bmi2"],
         }
     }
 }
@@ -99,6 +106,9 @@ pub trait Codec: Copy + core::fmt::Debug {
 pub enum Auto {
     /// See [`Scalar`].
     Scalar(Scalar),
+    /// See `Avx2`.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    Avx2(Avx2),
 }
 
 impl Auto {
@@ -115,6 +125,13 @@ impl Auto {
     pub fn with_backend(backend: Backend) -> Option<Self> {
         match backend {
             Backend::Scalar => Some(Auto::Scalar(Scalar)),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Backend::Avx2 => Avx2::new().map(Auto::Avx2),
+            #[allow(
+                unreachable_patterns,
+                reason = "which arms exist depends on the target"
+            )]
+            _ => None,
         }
     }
 }
@@ -130,6 +147,8 @@ macro_rules! dispatch {
     ($self:expr, $e:ident => $call:expr) => {
         match $self {
             Auto::Scalar($e) => $call,
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx2($e) => $call,
         }
     };
 }

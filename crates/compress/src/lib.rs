@@ -12,10 +12,13 @@
 extern crate std;
 
 mod backend;
+mod detect;
 mod engine;
 mod error;
 pub mod lz4;
 
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub use backend::Avx2;
 pub use backend::Scalar;
 pub use engine::{Auto, Backend, Codec};
 pub use error::{ChecksumKind, Corruption, Error, Unsupported};

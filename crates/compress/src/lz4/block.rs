@@ -379,12 +379,26 @@ pub(crate) fn decompress(
             what: "decode start is past the end of the output buffer",
         });
     }
+    decompress_from(input, output, start, dict, 0, start)
+}
+
+/// [`decompress`] resumed at a sequence boundary: `ip` is where a sequence starts in
+/// `input` and `op` where its output goes (a backend's fast loop decodes a prefix of the
+/// block and hands the rest, and anything unusual, to this careful loop). Requires
+/// `start <= op <= output.len()` and `ip <= input.len()`.
+#[inline(always)]
+pub(crate) fn decompress_from(
+    input: &[u8],
+    output: &mut [u8],
+    start: usize,
+    dict: &[u8],
+    mut ip: usize,
+    mut op: usize,
+) -> Result<usize, Error> {
     let full = |output: &[u8]| Error::OutputTooSmall {
         needed: None,
         available: output.len() - start,
     };
-    let mut ip = 0;
-    let mut op = start;
     loop {
         let token = *input.get(ip).ok_or(Error::Truncated)?;
         ip += 1;

@@ -1,0 +1,315 @@
+//! x86_64 with AVX2 and BMI1/BMI2 (Intel Haswell, AMD Zen and later).
+//!
+//! The LZ4 decoder's fast loop lives here, on raw pointers: it decodes sequences while
+//! more than 64 bytes of input and of output room remain, so a short sequence (at most 14
+//! literals and an 18-byte match, the common case) is one 16-byte literal move and two
+//! 16-byte match moves with no bounds check, and longer ones cost one check per length.
+//! Matches with offsets below 16 replicate their period across a vector with one shuffle.
+//! It never reports an error: at the first thing it does not handle (a length that runs
+//! into the margins, an offset of 0, an offset reaching into a dictionary or before the
+//! output) it stops at the start of that sequence and the safe loop in `lz4::block` takes
+//! over, which decodes the rest and reports any error exactly. Its vector stores run up to
+//! 31 bytes past the sequence they copy; the margins make the safe loop overwrite all of
+//! that on any valid block (see `LEAVE`), so on success nothing after the returned length
+//! is written, as on the scalar backend.
+//!
+//! The compressor is the shared safe one (`lz4::block::compress`), compiled here with the
+//! backend's features and a 32-byte match-extension kernel; its bytes are the scalar ones.
+
+use core::arch::x86_64::{
+    __m256i, _mm_loadu_si128, _mm_shuffle_epi8, _mm_storeu_si128, _mm256_cmpeq_epi8,
+    _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_storeu_si256,
+};
+
+use crate::engine::{Backend, Codec};
+use crate::lz4::block::{self, Kernels};
+use crate::{Error, lz4};
+
+/// x86_64 with AVX2, BMI1 and BMI2. Construct with [`Avx2::new`], which checks the CPU.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2 {
+    _checked: (),
+}
+
+impl Avx2 {
+    /// `Some` if this CPU has every feature in [`Backend::Avx2`]'s
+    /// [`features`](Backend::features).
+    pub fn new() -> Option<Self> {
+        crate::detect::avx2().then_some(Self { _checked: () })
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2, BMI1 and BMI2.
+    pub const unsafe fn new_unchecked() -> Self {
+        Self { _checked: () }
+    }
+}
+
+/// Match extension 32 bytes at a time: compare, take the mask of equal bytes, count its
+/// trailing ones.
+#[derive(Clone, Copy)]
+struct Wide;
+
+impl Kernels for Wide {
+    #[inline(always)]
+    fn common_prefix(self, data: &[u8], a: usize, b: usize, limit: usize) -> usize {
+        let start = b;
+        let (mut a, mut b) = (a, b);
+        while b + 32 <= limit {
+            // SAFETY: `a < b` and `b + 32 <= limit <= data.len()`, so both 32-byte loads are
+            // inside `data`; this runs only inside `compress_avx2`, compiled with AVX2 on a
+            // CPU that has it.
+            let equal = unsafe {
+                let x = _mm256_loadu_si256(data.as_ptr().add(a).cast::<__m256i>());
+                let y = _mm256_loadu_si256(data.as_ptr().add(b).cast::<__m256i>());
+                _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, y)).cast_unsigned()
+            };
+            if equal != u32::MAX {
+                return b - start + (!equal).trailing_zeros() as usize;
+            }
+            a += 32;
+            b += 32;
+        }
+        b - start + block::Portable.common_prefix(data, a, b, limit)
+    }
+}
+
+/// # Safety
+/// The CPU must support AVX2, BMI1 and BMI2.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+unsafe fn compress_avx2(
+    workspace: &mut lz4::Workspace,
+    input: &[u8],
+    output: &mut [u8],
+    acceleration: u32,
+) -> Result<usize, Error> {
+    block::compress(Wide, &mut workspace.table, input, output, acceleration)
+}
+
+/// The fast loop runs while more than this many input bytes and output bytes remain
+/// (it needs 64 bytes of output room for its widest stores).
+const MARGIN: usize = 64;
+
+/// Input bytes a long sequence decoded by the fast loop must leave unread (a short one
+/// leaves at least 47). A valid block's sequences decode to at least as many bytes as they
+/// occupy, less 2 (token and length byte of the final, literals-only sequence), so the rest
+/// of the block (decoded by the safe loop) writes at least 45 bytes from where the fast
+/// loop stopped: more than the 31 bytes any of its stores runs past the end of a sequence. That is why the fast loop may
+/// store whole vectors and still leave nothing written past the reported length once the
+/// block has decoded (on an error the buffer's contents are unspecified, as documented).
+const LEAVE: usize = 48;
+
+/// `PATTERNS[k]` repeats bytes `0..k` of a vector over 16 bytes (k = 1..15), for matches
+/// whose offset is shorter than a vector.
+const PATTERNS: [[u8; 16]; 16] = {
+    let mut t = [[0u8; 16]; 16];
+    let mut k = 1;
+    while k < 16 {
+        let mut i = 0;
+        while i < 16 {
+            #[expect(clippy::cast_possible_truncation, reason = "i % k < 16")]
+            {
+                t[k][i] = (i % k) as u8;
+            }
+            i += 1;
+        }
+        k += 1;
+    }
+    t
+};
+
+/// Copies at least `n` bytes from `s` to `d` in 32-byte moves (up to 31 bytes more).
+///
+/// # Safety
+/// `s..s + n + 31` readable, `d..d + n + 31` writable; `d >= s + 32` if the ranges overlap.
+#[inline(always)]
+unsafe fn wild_copy32(d: *mut u8, s: *const u8, n: usize) {
+    let mut i = 0;
+    // SAFETY: every move is inside the ranges the caller guarantees.
+    unsafe {
+        loop {
+            _mm256_storeu_si256(d.add(i).cast(), _mm256_loadu_si256(s.add(i).cast()));
+            i += 32;
+            if i >= n {
+                break;
+            }
+        }
+    }
+}
+
+/// Writes at least `len` bytes at `d` (up to 15 more), each equal to the byte `offset`
+/// before it.
+///
+/// # Safety
+/// `d - offset .. d` initialised and inside the same allocation as `d .. d + len + 15`,
+/// which must be writable; `1 <= offset`.
+#[inline(always)]
+unsafe fn wild_match(d: *mut u8, offset: usize, len: usize) {
+    // SAFETY: the caller guarantees the ranges; each move reads only bytes before the ones
+    // it writes (offset >= 16) or builds the vector from the `offset` bytes before `d`.
+    unsafe {
+        let s = d.sub(offset);
+        if offset >= 16 {
+            let mut i = 0;
+            loop {
+                _mm_storeu_si128(d.add(i).cast(), _mm_loadu_si128(s.add(i).cast()));
+                i += 16;
+                if i >= len {
+                    break;
+                }
+            }
+        } else {
+            // Replicate the period across a vector, then store it every `step` bytes, a
+            // whole number of periods, so each store starts in phase.
+            let v = _mm_loadu_si128(s.cast());
+            let v = _mm_shuffle_epi8(v, _mm_loadu_si128(PATTERNS[offset].as_ptr().cast()));
+            let step = 16 - 16 % offset;
+            let mut i = 0;
+            loop {
+                _mm_storeu_si128(d.add(i).cast(), v);
+                i += step;
+                if i >= len {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Decodes whole sequences while they are far from the buffers' ends; returns where it
+/// stopped (a sequence boundary: input position, output position).
+///
+/// # Safety
+/// The CPU must support AVX2; `start <= output.len()`.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, usize) {
+    let (in_len, out_len) = (input.len(), output.len());
+    let mut ip = 0;
+    let mut op = start;
+    if in_len <= MARGIN || out_len - start <= MARGIN {
+        return (ip, op);
+    }
+    let in_end = in_len - MARGIN;
+    let out_end = out_len - MARGIN;
+    let in_leave = in_len - LEAVE;
+    let src = input.as_ptr();
+    let dst = output.as_mut_ptr();
+    // SAFETY: every read is below `in_len` and every write below `out_len`, as the checks
+    // and margins commented at each step show; matches read `offset <= op` bytes back, inside
+    // `output[..op]`, which is initialised (a `&mut [u8]`).
+    unsafe {
+        while ip < in_end && op < out_end {
+            let sequence = (ip, op);
+            let token = *src.add(ip);
+            ip += 1;
+            let mut literals = usize::from(token >> 4);
+            if literals < 15 {
+                // 16 bytes read and written: `ip + 16 < in_end + 17 <= in_len`, `op + 16 <
+                // out_end + 16`.
+                _mm_storeu_si128(dst.add(op).cast(), _mm_loadu_si128(src.add(ip).cast()));
+            } else {
+                // Extension bytes, then the literals, which must leave `LEAVE` bytes of
+                // input and `MARGIN` of output.
+                loop {
+                    if ip >= in_leave {
+                        return sequence;
+                    }
+                    let byte = *src.add(ip);
+                    ip += 1;
+                    literals += usize::from(byte);
+                    if byte != 255 {
+                        break;
+                    }
+                }
+                if literals > in_leave - ip || literals > out_end - op {
+                    return sequence;
+                }
+                // `ip + literals + 31 < in_len`, `op + literals + 31 < out_len`.
+                wild_copy32(dst.add(op), src.add(ip), literals);
+            }
+            ip += literals;
+            op += literals;
+            // `ip + 2 <= in_leave + 2` (both paths above).
+            let offset = usize::from(u16::from_le_bytes([*src.add(ip), *src.add(ip + 1)]));
+            ip += 2;
+            let mut len = usize::from(token & 15) + 4;
+            if len == 19 {
+                loop {
+                    if ip >= in_leave {
+                        return sequence;
+                    }
+                    let byte = *src.add(ip);
+                    ip += 1;
+                    len += usize::from(byte);
+                    if byte != 255 {
+                        break;
+                    }
+                }
+            }
+            if offset == 0 || offset > op || op + len > out_end {
+                // An error, a dictionary reference, or too close to the end of the output:
+                // the safe loop decides.
+                return sequence;
+            }
+            if len <= 18 && offset >= 8 {
+                // The common short match: three 8-byte moves (`op + 24 < out_len`), each
+                // reading bytes at least 8 behind. Eight-byte loads, unlike 16-byte ones,
+                // usually fall inside one earlier store, so the CPU forwards them instead of
+                // waiting for the stores to retire (measured: the 16-byte version spent most
+                // of its time on those two loads on text).
+                let s = dst.add(op - offset);
+                let d = dst.add(op);
+                d.cast::<u64>()
+                    .write_unaligned(s.cast::<u64>().read_unaligned());
+                d.add(8)
+                    .cast::<u64>()
+                    .write_unaligned(s.add(8).cast::<u64>().read_unaligned());
+                d.add(16)
+                    .cast::<u64>()
+                    .write_unaligned(s.add(16).cast::<u64>().read_unaligned());
+            } else {
+                // `op + len + 15 < out_len`.
+                wild_match(dst.add(op), offset, len);
+            }
+            op += len;
+        }
+    }
+    (ip, op)
+}
+
+impl Codec for Avx2 {
+    fn backend(&self) -> Backend {
+        Backend::Avx2
+    }
+
+    fn xxh32(&self, seed: u32, data: &[u8]) -> u32 {
+        lz4::xxh32::xxh32(seed, data)
+    }
+
+    fn lz4_compress_block(
+        &self,
+        workspace: &mut lz4::Workspace,
+        input: &[u8],
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error> {
+        lz4::check_input_len(input)?;
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
+        unsafe { compress_avx2(workspace, input, output, acceleration) }
+    }
+
+    fn lz4_decompress_block(
+        &self,
+        input: &[u8],
+        output: &mut [u8],
+        start: usize,
+        dict: &[u8],
+    ) -> Result<usize, Error> {
+        if start > output.len() {
+            return block::decompress(input, output, start, dict);
+        }
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2; `start <= output.len()`.
+        let (ip, op) = unsafe { decode_fast(input, output, start) };
+        block::decompress_from(input, output, start, dict, ip, op)
+    }
+}
