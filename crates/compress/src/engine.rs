@@ -85,6 +85,22 @@ pub trait Codec: Copy + core::fmt::Debug {
         acceleration: u32,
     ) -> Result<usize, Error>;
 
+    /// Compresses `data[start..]` as one LZ4 block whose matches may reach back into the
+    /// last 64 KiB of `data[..start]` (the blocks of a linked frame, compressed in order:
+    /// `start` is 0 for the first block of `data`, and the workspace is not used for
+    /// anything else in between). Returns the block's length.
+    ///
+    /// # Errors
+    /// As [`Codec::lz4_compress_block`].
+    fn lz4_compress_linked(
+        &self,
+        workspace: &mut lz4::Workspace,
+        data: &[u8],
+        start: usize,
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error>;
+
     /// Decodes the LZ4 block `input` into `output[start..]`, with `dict ++ output[..start]`
     /// as the history matches may reach into; returns the number of bytes written after
     /// `start`. See [`lz4::decompress_block_with_dict`].
@@ -172,6 +188,18 @@ impl Codec for Auto {
         acceleration: u32,
     ) -> Result<usize, Error> {
         dispatch!(self, e => e.lz4_compress_block(workspace, input, output, acceleration))
+    }
+
+    #[inline]
+    fn lz4_compress_linked(
+        &self,
+        workspace: &mut lz4::Workspace,
+        data: &[u8],
+        start: usize,
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error> {
+        dispatch!(self, e => e.lz4_compress_linked(workspace, data, start, output, acceleration))
     }
 
     #[inline]

@@ -81,6 +81,16 @@ pub enum Corruption {
         /// The frame's block maximum.
         max: usize,
     },
+    /// An LZ4 frame block that decodes to more than the frame's block maximum.
+    Lz4BlockOverflow {
+        /// The frame's block maximum.
+        max: usize,
+    },
+    /// Bytes after an LZ4 frame that are not the start of another frame.
+    Lz4TrailingData {
+        /// Where they start in the input.
+        at: usize,
+    },
 }
 
 /// Which checksum failed.
@@ -166,6 +176,14 @@ impl fmt::Display for Corruption {
             Corruption::Lz4BlockSizeId { id } => {
                 write!(f, "LZ4 frame block maximum size id {id} (valid: 4 to 7)")
             }
+            Corruption::Lz4BlockOverflow { max } => write!(
+                f,
+                "LZ4 frame block decodes to more than the frame's block maximum of {max} bytes"
+            ),
+            Corruption::Lz4TrailingData { at } => write!(
+                f,
+                "bytes at offset {at} after an LZ4 frame are not another frame"
+            ),
             Corruption::Lz4BlockTooLarge { size, max } => write!(
                 f,
                 "LZ4 frame block of {size} bytes exceeds the frame's block maximum of {max}"

@@ -10,8 +10,13 @@
 use crate::{Codec, Error};
 
 pub(crate) mod block;
+mod frame;
 pub(crate) mod xxh32;
 
+pub use frame::{
+    BlockSize, FrameInfo, FrameOptions, LEGACY_MAGIC, MAGIC, MAX_HEADER_LEN, SKIPPABLE_MAGIC,
+    compress_frame, decompress_frame, decompress_frames, max_frame_len, read_frame_header,
+};
 pub use xxh32::Xxh32;
 
 /// Largest input one block may hold (liblz4's `LZ4_MAX_INPUT_SIZE`).

@@ -86,6 +86,26 @@ unsafe fn compress_avx2(
     block::compress(Wide, &mut workspace.table, input, output, acceleration)
 }
 
+/// # Safety
+/// The CPU must support AVX2, BMI1 and BMI2.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+unsafe fn compress_linked_avx2(
+    workspace: &mut lz4::Workspace,
+    data: &[u8],
+    start: usize,
+    output: &mut [u8],
+    acceleration: u32,
+) -> Result<usize, Error> {
+    block::compress_linked(
+        Wide,
+        &mut workspace.table,
+        data,
+        start,
+        output,
+        acceleration,
+    )
+}
+
 /// The fast loop runs while more than this many input bytes and output bytes remain
 /// (it needs 64 bytes of output room for its widest stores).
 const MARGIN: usize = 64;
@@ -296,6 +316,19 @@ impl Codec for Avx2 {
         lz4::check_input_len(input)?;
         // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
         unsafe { compress_avx2(workspace, input, output, acceleration) }
+    }
+
+    fn lz4_compress_linked(
+        &self,
+        workspace: &mut lz4::Workspace,
+        data: &[u8],
+        start: usize,
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error> {
+        lz4::check_input_len(data)?;
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
+        unsafe { compress_linked_avx2(workspace, data, start, output, acceleration) }
     }
 
     fn lz4_decompress_block(

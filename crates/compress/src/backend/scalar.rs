@@ -38,6 +38,25 @@ impl Codec for Scalar {
         block::compress(Portable, &mut workspace.table, input, output, acceleration)
     }
 
+    fn lz4_compress_linked(
+        &self,
+        workspace: &mut lz4::Workspace,
+        data: &[u8],
+        start: usize,
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error> {
+        lz4::check_input_len(data)?;
+        block::compress_linked(
+            Portable,
+            &mut workspace.table,
+            data,
+            start,
+            output,
+            acceleration,
+        )
+    }
+
     fn lz4_decompress_block(
         &self,
         input: &[u8],

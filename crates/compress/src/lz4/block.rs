@@ -162,10 +162,32 @@ pub(crate) fn compress<K: Kernels>(
     let acceleration = acceleration.clamp(1, MAX_ACCELERATION);
     *table = [0; 8192];
     if input.len() < LIMIT_64K {
-        compress_with::<K, Small>(kernels, table, input, output, acceleration)
+        compress_with::<K, Small>(kernels, table, input, 0, output, acceleration)
     } else {
-        compress_with::<K, Large>(kernels, table, input, output, acceleration)
+        compress_with::<K, Large>(kernels, table, input, 0, output, acceleration)
     }
+}
+
+/// Compresses `data[start..]` as one block whose matches may also reach back into
+/// `data[..start]` (up to 64 KiB): the blocks of a linked LZ4 frame. The table keeps the
+/// positions of earlier blocks of the same `data` (it is cleared for the first block,
+/// `start == 0`), so a block finds matches in its predecessors without rehashing them;
+/// positions further back than the window fail the distance check. Always the 32-bit table
+/// layout; the caller checked `data.len() <= MAX_INPUT`.
+#[inline(always)]
+pub(crate) fn compress_linked<K: Kernels>(
+    kernels: K,
+    table: &mut Table,
+    data: &[u8],
+    start: usize,
+    output: &mut [u8],
+    acceleration: u32,
+) -> Result<usize, Error> {
+    let acceleration = acceleration.clamp(1, MAX_ACCELERATION);
+    if start == 0 {
+        *table = [0; 8192];
+    }
+    compress_with::<K, Large>(kernels, table, data, start, output, acceleration)
 }
 
 /// Room the output must have for one more sequence's literals and the fixed part of the
@@ -224,18 +246,21 @@ fn last_literals(
     Ok(op + run)
 }
 
+/// The compressor proper, for the block `input[start..]` (`start > 0` only for linked
+/// blocks, whose matches may reach back before `start`).
 #[inline(always)]
 fn compress_with<K: Kernels, P: Positions>(
     kernels: K,
     table: &mut Table,
     input: &[u8],
+    start: usize,
     output: &mut [u8],
     acceleration: u32,
 ) -> Result<usize, Error> {
     let end = input.len();
-    let mut anchor = 0;
+    let mut anchor = start;
     let mut op = 0;
-    if end < MIN_LENGTH {
+    if end - start < MIN_LENGTH {
         return last_literals(input, anchor, output, op);
     }
     // A match may start at most here (exclusive bound plus one, as liblz4 counts it) and
@@ -243,7 +268,7 @@ fn compress_with<K: Kernels, P: Positions>(
     let mf_limit_plus_one = end - MF_LIMIT + 1;
     let match_limit = end - LAST_LITERALS;
 
-    let mut ip = 0;
+    let mut ip = start;
     P::put(table, P::hash(input, ip), ip);
     ip += 1;
     let mut forward_h = P::hash(input, ip);
