@@ -294,13 +294,16 @@ fn corruption_at_every_position_is_detected() {
                     // A flipped flag can survive the 8-bit header checksum by chance; the
                     // result must then still be the input.
                     Ok((_, n)) => {
-                        assert!(at < 7 && out[..n] == input[..], "{name}: {at} ^ {flip:#x}")
+                        assert!(at < 7 && out[..n] == input[..], "{name}: {at} ^ {flip:#x}");
                     }
                 }
             }
         }
     }
 }
+
+/// An edit of a frame.
+type Mutation = Box<dyn Fn(&mut Vec<u8>)>;
 
 #[test]
 fn header_rules() {
@@ -311,7 +314,7 @@ fn header_rules() {
         let hc = (offload_compress::Scalar.xxh32(0, &f[4..6]) >> 8) as u8;
         f[6] = hc;
     };
-    let cases: Vec<(Box<dyn Fn(&mut Vec<u8>)>, Error)> = vec![
+    let cases: Vec<(Mutation, Error)> = vec![
         (
             Box::new(|f| f[0] ^= 1),
             Error::Corrupt(Corruption::Lz4BadMagic { found: 0x184D_2205 }),
