@@ -40,6 +40,14 @@ pub enum Error {
     /// Valid data that uses a feature this crate does not implement, or that the caller must
     /// supply (for example a dictionary).
     Unsupported(Unsupported),
+    /// Caller storage for a streaming codec is smaller than the data needs (for example a
+    /// frame with 4 MiB blocks given storage sized for 64 KiB blocks).
+    StorageTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes given.
+        available: usize,
+    },
     /// A parameter of the call is out of range (see the message).
     InvalidParameter {
         /// What is wrong, in words.
@@ -153,6 +161,10 @@ impl fmt::Display for Error {
                 "content size mismatch: header declares {declared} bytes, data decodes to {decoded}"
             ),
             Error::Unsupported(u) => write!(f, "unsupported: {u}"),
+            Error::StorageTooSmall { needed, available } => write!(
+                f,
+                "streaming storage too small: {needed} bytes needed, {available} given"
+            ),
             Error::InvalidParameter { what } => write!(f, "invalid parameter: {what}"),
         }
     }

@@ -11,12 +11,14 @@ use crate::{Codec, Error};
 
 pub(crate) mod block;
 mod frame;
+mod stream;
 pub(crate) mod xxh32;
 
 pub use frame::{
     BlockSize, FrameInfo, FrameOptions, LEGACY_MAGIC, MAGIC, MAX_HEADER_LEN, SKIPPABLE_MAGIC,
     compress_frame, decompress_frame, decompress_frames, max_frame_len, read_frame_header,
 };
+pub use stream::{Flush, FrameDecoder, FrameEncoder, Progress};
 pub use xxh32::Xxh32;
 
 /// Largest input one block may hold (liblz4's `LZ4_MAX_INPUT_SIZE`).
@@ -46,6 +48,26 @@ impl Workspace {
     /// A new workspace.
     pub const fn new() -> Self {
         Workspace { table: [0; 8192] }
+    }
+}
+
+impl Workspace {
+    /// Moves every stored position `delta` bytes down (positions below `delta` become 0,
+    /// which is always out of the window of the next block): what a streaming linked-block
+    /// encoder does after sliding its buffer down by `delta`. 32-bit layout only.
+    pub(crate) fn rebase(&mut self, delta: usize) {
+        for pair in self.table.chunks_exact_mut(2) {
+            let pos = usize::from(pair[0]) | usize::from(pair[1]) << 16;
+            let pos = pos.saturating_sub(delta);
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "positions are below 2^31; the halves are split on purpose"
+            )]
+            {
+                pair[0] = pos as u16;
+                pair[1] = (pos >> 16) as u16;
+            }
+        }
     }
 }
 
