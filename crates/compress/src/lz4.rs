@@ -11,6 +11,8 @@ use crate::{Codec, Error};
 
 pub(crate) mod block;
 mod frame;
+#[cfg(feature = "std")]
+mod io;
 mod stream;
 pub(crate) mod xxh32;
 
@@ -18,6 +20,8 @@ pub use frame::{
     BlockSize, FrameInfo, FrameOptions, LEGACY_MAGIC, MAGIC, MAX_HEADER_LEN, SKIPPABLE_MAGIC,
     compress_frame, decompress_frame, decompress_frames, max_frame_len, read_frame_header,
 };
+#[cfg(feature = "std")]
+pub use io::{Reader, Writer};
 pub use stream::{Flush, FrameDecoder, FrameEncoder, Progress};
 pub use xxh32::Xxh32;
 
