@@ -35,11 +35,13 @@ macro_rules! engine_rows {
 
 /// Every engine's backends, in each crate's `Backend::ALL` order (fastest first).
 pub(crate) fn backend_rows() -> Vec<BackendRow> {
+    use offload_compress::Codec as _;
     use offload_erasure::ErasureCoder as _;
     use offload_rdma_wire::Icrc as _;
     use offload_sharp_reduce::Reducer as _;
 
     let mut rows = Vec::new();
+    engine_rows!(rows, "compress", offload_compress);
     engine_rows!(rows, "erasure", offload_erasure);
     engine_rows!(rows, "flow", offload_flow);
     engine_rows!(rows, "rdma-wire", offload_rdma_wire);
@@ -49,6 +51,7 @@ pub(crate) fn backend_rows() -> Vec<BackendRow> {
 
 /// Adds every engine's report rows after the machine ceilings.
 pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
+    crate::compress::bench_cases(cases);
     crate::ec::bench_cases(cases);
     crate::flow::bench_cases(cases);
     crate::reduce::bench_cases(cases);

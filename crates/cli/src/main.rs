@@ -7,6 +7,7 @@
 #![allow(clippy::std_instead_of_core, reason = "a std binary")]
 
 mod bench;
+mod compress;
 mod ec;
 mod engines;
 mod flow;
@@ -40,6 +41,11 @@ enum Command {
     /// Line-rate report on built-in deterministic data: GB/s per core, Gb/s, and cores needed
     /// for 400 and 800 Gb/s.
     Bench(BenchArgs),
+    /// Compress stdin to stdout (LZ4 frame or block).
+    Compress(compress::CompressArgs),
+    /// Decompress stdin to stdout (LZ4 frames, concatenated, skippable and legacy, or a
+    /// block).
+    Decompress(compress::DecompressArgs),
     /// Reed-Solomon erasure coding of files (GF(2^8), ISA-L compatible).
     Ec {
         #[command(subcommand)]
@@ -80,6 +86,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Backends { json } => backends(json),
         Command::Bench(args) => run_bench(&args),
+        Command::Compress(args) => compress::run_compress(&args),
+        Command::Decompress(args) => compress::run_decompress(&args),
         Command::Ec { command } => ec::run(command),
         Command::Roce { command } => roce::run(command),
         Command::Rss(args) => flow::run_rss(&args),

@@ -1,5 +1,6 @@
-//! Support shared by the offload crates' tests, benches and fuzz replays. Dev-only: no engine
-//! crate depends on it at run time, and it never changes what an engine computes.
+//! Support shared by the offload crates' tests, benches and fuzz replays, and the source of
+//! the CLI's built-in bench data. No engine crate depends on it at run time, and it never
+//! changes what an engine computes.
 //!
 //! - [`select_backends`]: the backends a test runs, printed, with `OFFLOAD_REQUIRE_BACKENDS`
 //!   turning a missing one into a failure.
@@ -7,6 +8,8 @@
 //! - [`isal`]: Intel ISA-L (`libisal.so.2`, Debian `libisal-dev`) loaded at run time, so a
 //!   machine without it skips those comparisons with a printed notice instead of failing to
 //!   link.
+//! - [`corpus`]: deterministic text, logs, binary records and random bytes for compression.
+//! - `lz4ref` (feature `lz4ref`): liblz4 built from source, for LZ4 differential tests.
 
 #![allow(
     clippy::std_instead_of_core,
@@ -21,6 +24,7 @@
 
 pub mod corpus;
 pub mod isal;
+#[cfg(feature = "lz4ref")]
 pub mod lz4ref;
 
 /// Environment variable listing backends that must be available, e.g. `avx512,scalar`.

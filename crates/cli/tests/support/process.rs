@@ -13,6 +13,29 @@ use std::process::{Command, Output};
 /// cross target, `CARGO_TARGET_<TRIPLE>_RUNNER` in the environment), the binary goes through
 /// the same runner.
 pub(crate) fn offload(args: &[&str]) -> Output {
+    command(args).output().unwrap()
+}
+
+/// `offload ARGS < stdin`, its output collected.
+pub(crate) fn offload_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    // A thread feeds stdin while the output is collected, so neither pipe can fill up.
+    let feeder = std::thread::spawn(move || pipe.write_all(&data));
+    let out = child.wait_with_output().unwrap();
+    // The command may stop reading early (on an error); a broken pipe is not a failure.
+    let _ = feeder.join().unwrap();
+    out
+}
+
+fn command(args: &[&str]) -> Command {
     let bin = env!("CARGO_BIN_EXE_offload");
     let arch = std::env::consts::ARCH.to_uppercase();
     let runner = std::env::vars()
@@ -28,7 +51,8 @@ pub(crate) fn offload(args: &[&str]) -> Output {
         }
         None => Command::new(bin),
     };
-    command.args(args).output().unwrap()
+    command.args(args);
+    command
 }
 
 /// A fresh directory under the system's temporary directory, unique to this process.
