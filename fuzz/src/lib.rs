@@ -32,10 +32,26 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("flow_classifier_ops", flow_classifier_ops),
     ("sharp_reduce_backends_agree", sharp_reduce_backends_agree),
     ("sharp_reduce_node_untrusted", sharp_reduce_node_untrusted),
+    (
+        "compress_lz4_block_decode_untrusted",
+        compress_lz4_block_decode_untrusted,
+    ),
+    (
+        "compress_lz4_frame_decode_untrusted",
+        compress_lz4_frame_decode_untrusted,
+    ),
+    ("compress_lz4_roundtrip", compress_lz4_roundtrip),
+    ("compress_lz4_vs_lz4_flex", compress_lz4_vs_lz4_flex),
+    ("compress_lz4_no_stale_output", compress_lz4_no_stale_output),
 ];
 
+mod compress;
 mod flow;
 mod reduce;
+pub use compress::{
+    compress_lz4_block_decode_untrusted, compress_lz4_frame_decode_untrusted,
+    compress_lz4_no_stale_output, compress_lz4_roundtrip, compress_lz4_vs_lz4_flex,
+};
 pub use flow::{flow_classifier_ops, flow_rss_backends_agree, flow_table_ops};
 pub use reduce::{sharp_reduce_backends_agree, sharp_reduce_node_untrusted};
 

@@ -20,7 +20,7 @@ use crate::lz4;
 pub enum Backend {
     /// Portable safe Rust, always available: the oracle.
     Scalar,
-    /// x86_64 with AVX2, BMI1 and BMI2 (Intel Haswell, AMD Zen and later).
+    /// x86_64 with AVX2 (Intel Haswell, AMD Zen and later).
     Avx2,
 }
 
@@ -49,7 +49,7 @@ impl Backend {
     pub const fn features(self) -> &'static [&'static str] {
         match self {
             Backend::Scalar => &[],
-            Backend::Avx2 => &["avx2", "bmi1", "bmi2"],
+            Backend::Avx2 => &["avx2"],
         }
     }
 }

@@ -1,4 +1,4 @@
-//! x86_64 with AVX2 and BMI1/BMI2 (Intel Haswell, AMD Zen and later).
+//! x86_64 with AVX2 (Intel Haswell, AMD Zen and later).
 //!
 //! The LZ4 decoder's fast loop lives here, on raw pointers: it decodes sequences while
 //! more than 64 bytes of input and of output room remain, so a short sequence (at most 14
@@ -25,7 +25,7 @@ use crate::engine::{Backend, Codec};
 use crate::lz4::block::{self, Kernels};
 use crate::{Error, lz4};
 
-/// x86_64 with AVX2, BMI1 and BMI2. Construct with [`Avx2::new`], which checks the CPU.
+/// x86_64 with AVX2. Construct with [`Avx2::new`], which checks the CPU.
 #[derive(Clone, Copy, Debug)]
 pub struct Avx2 {
     _checked: (),
@@ -39,7 +39,7 @@ impl Avx2 {
     }
 
     /// # Safety
-    /// The CPU must support AVX2, BMI1 and BMI2.
+    /// The CPU must support AVX2.
     pub const unsafe fn new_unchecked() -> Self {
         Self { _checked: () }
     }
@@ -75,8 +75,8 @@ impl Kernels for Wide {
 }
 
 /// # Safety
-/// The CPU must support AVX2, BMI1 and BMI2.
-#[target_feature(enable = "avx2,bmi1,bmi2")]
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
 unsafe fn compress_avx2(
     workspace: &mut lz4::Workspace,
     input: &[u8],
@@ -87,8 +87,8 @@ unsafe fn compress_avx2(
 }
 
 /// # Safety
-/// The CPU must support AVX2, BMI1 and BMI2.
-#[target_feature(enable = "avx2,bmi1,bmi2")]
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
 unsafe fn compress_linked_avx2(
     workspace: &mut lz4::Workspace,
     data: &[u8],
@@ -201,7 +201,7 @@ unsafe fn wild_match(d: *mut u8, offset: usize, len: usize) {
 ///
 /// # Safety
 /// The CPU must support AVX2; `start <= output.len()`.
-#[target_feature(enable = "avx2,bmi1,bmi2")]
+#[target_feature(enable = "avx2")]
 unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, usize) {
     let (in_len, out_len) = (input.len(), output.len());
     let mut ip = 0;
@@ -314,7 +314,7 @@ impl Codec for Avx2 {
         acceleration: u32,
     ) -> Result<usize, Error> {
         lz4::check_input_len(input)?;
-        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2.
         unsafe { compress_avx2(workspace, input, output, acceleration) }
     }
 
@@ -327,7 +327,7 @@ impl Codec for Avx2 {
         acceleration: u32,
     ) -> Result<usize, Error> {
         lz4::check_input_len(data)?;
-        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2.
         unsafe { compress_linked_avx2(workspace, data, start, output, acceleration) }
     }
 

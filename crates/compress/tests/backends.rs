@@ -1,0 +1,190 @@
+//! Every backend this machine runs against `Scalar`: the same compressed bytes, the same
+//! decoded bytes and errors, and the same buffer contents around them, over edge lengths,
+//! misaligned buffers, every output capacity near the result's size, prefixes and
+//! dictionaries, and random (hostile) blocks.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    reason = "tests: a panic is a failure"
+)]
+
+use offload_compress::{Auto, Backend, Codec, Scalar, lz4};
+use offload_testkit::corpus::{self, Kind};
+use offload_testkit::{Rng, select_backends};
+
+fn others() -> Vec<(&'static str, Auto)> {
+    select_backends(
+        "offload-compress",
+        Backend::ALL
+            .iter()
+            .map(|&b| (b.name(), Auto::with_backend(b)))
+            .collect(),
+    )
+    .into_iter()
+    .filter(|(name, _)| *name != "scalar")
+    .collect()
+}
+
+fn data() -> Vec<u8> {
+    let n = if cfg!(miri) { 3000 } else { 200_000 };
+    let mut d = corpus::generate(Kind::Logs, n / 2, 1);
+    d.extend(corpus::generate(Kind::Text, n / 4, 2));
+    d.extend(corpus::generate(Kind::Random, n / 8, 3));
+    d.extend(core::iter::repeat_n(b'z', n / 8));
+    d
+}
+
+fn lengths(max: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..=if cfg!(miri) { 40 } else { 300 }).collect();
+    for n in [1000, 4095, 4096, 65_535, 65_536, 65_547, 100_000, 200_000] {
+        if n <= max {
+            v.push(n);
+        }
+    }
+    v
+}
+
+#[test]
+fn compress_identical() {
+    let d = data();
+    let mut ws = lz4::Workspace::new();
+    for (name, codec) in others() {
+        for len in lengths(d.len() - 8) {
+            for misalign in [0, 1, 7] {
+                let input = &d[misalign..misalign + len];
+                for accel in [1, 5] {
+                    let mut a = vec![0u8; lz4::max_compressed_len(len)];
+                    let mut b = a.clone();
+                    let ra = Scalar.lz4_compress_block(&mut ws, input, &mut a, accel);
+                    let rb = codec.lz4_compress_block(&mut ws, input, &mut b, accel);
+                    assert_eq!(ra, rb, "{name} len {len}");
+                    assert!(a == b, "{name} len {len} misalign {misalign}");
+                }
+            }
+        }
+    }
+}
+
+/// Decodes `block` with both codecs into buffers of `cap` bytes (filled with 0xA5) at
+/// `start`, with `dict`; compares results and whole buffers.
+fn same_decode(codec: Auto, name: &str, block: &[u8], prefix: &[u8], cap: usize, dict: &[u8]) {
+    let mut a = vec![0xA5u8; prefix.len() + cap];
+    a[..prefix.len()].copy_from_slice(prefix);
+    let mut b = a.clone();
+    let ra = Scalar.lz4_decompress_block(block, &mut a, prefix.len(), dict);
+    let rb = codec.lz4_decompress_block(block, &mut b, prefix.len(), dict);
+    assert_eq!(ra, rb, "{name}: cap {cap}, prefix {}", prefix.len());
+    if ra.is_ok() {
+        assert!(a == b, "{name}: cap {cap}, prefix {}", prefix.len());
+    }
+}
+
+#[test]
+fn decompress_identical_at_every_capacity() {
+    let d = data();
+    let mut ws = lz4::Workspace::new();
+    let step = if cfg!(miri) { 13 } else { 1 };
+    for (name, codec) in others() {
+        for len in lengths(d.len() - 8).into_iter().step_by(step) {
+            let input = &d[..len];
+            let mut block = vec![0u8; lz4::max_compressed_len(len)];
+            let n = Scalar
+                .lz4_compress_block(&mut ws, input, &mut block, 1)
+                .unwrap();
+            let block = &block[..n];
+            for cap in [
+                len.saturating_sub(1),
+                len,
+                len + 1,
+                len + 31,
+                len + 64,
+                len + 65,
+                len + 200,
+            ] {
+                same_decode(codec, name, block, &[], cap, &[]);
+            }
+        }
+        // Misaligned input and output slices.
+        let input = &d[..d.len().min(50_000)];
+        let mut block = vec![0u8; lz4::max_compressed_len(input.len()) + 8];
+        let n = Scalar
+            .lz4_compress_block(&mut ws, input, &mut block[3..], 1)
+            .unwrap();
+        for shift in [0, 1, 5] {
+            let mut a = vec![0u8; input.len() + 100];
+            let mut b = a.clone();
+            let ra = Scalar.lz4_decompress_block(&block[3..3 + n], &mut a[shift..], 0, &[]);
+            let rb = codec.lz4_decompress_block(&block[3..3 + n], &mut b[shift..], 0, &[]);
+            assert_eq!(ra, rb);
+            assert!(a == b);
+        }
+    }
+}
+
+#[test]
+fn prefix_and_dictionary_identical() {
+    let d = data();
+    let (history, input) = d.split_at(d.len() / 2);
+    let input = &input[..input.len().min(20_000)];
+    // Blocks that reach into the history: compressed as linked blocks of `history ++ input`.
+    let mut ws = lz4::Workspace::new();
+    let mut joined = history.to_vec();
+    joined.extend_from_slice(input);
+    let mut block = vec![0u8; lz4::max_compressed_len(joined.len())];
+    Scalar
+        .lz4_compress_linked(&mut ws, &joined[..history.len()], 0, &mut block, 1)
+        .unwrap();
+    let n = Scalar
+        .lz4_compress_linked(&mut ws, &joined, history.len(), &mut block, 1)
+        .unwrap();
+    let block = &block[..n];
+    for (name, codec) in others() {
+        for split in [0, 1, history.len() / 2, history.len() - 1, history.len()] {
+            let (dict, prefix) = history.split_at(split);
+            for cap in [input.len(), input.len() + 70] {
+                same_decode(codec, name, block, prefix, cap, dict);
+            }
+        }
+        // Without enough history: both refuse the same way.
+        same_decode(
+            codec,
+            name,
+            block,
+            &history[history.len() - 100..],
+            input.len(),
+            &[],
+        );
+    }
+}
+
+#[test]
+fn random_blocks_identical() {
+    let mut rng = Rng::new(77);
+    let rounds = if cfg!(miri) { 30 } else { 20_000 };
+    let d = data();
+    for (name, codec) in others() {
+        for _ in 0..rounds {
+            let len = rng.below(200);
+            let mut block = rng.bytes(len);
+            // Mostly-valid blocks: a real block with a few bytes changed.
+            if rng.below(2) == 0 && len > 0 {
+                let start = rng.below(d.len() - 300);
+                let mut ws = lz4::Workspace::new();
+                let mut real = vec![0u8; 600];
+                let n = Scalar
+                    .lz4_compress_block(&mut ws, &d[start..start + 300], &mut real, 1)
+                    .unwrap();
+                real.truncate(n);
+                for _ in 0..1 + rng.below(3) {
+                    let at = rng.below(real.len());
+                    real[at] ^= 1 << rng.below(8);
+                }
+                block = real;
+            }
+            let prefix_len = rng.below(100);
+            let prefix = &d[..prefix_len];
+            same_decode(codec, name, &block, prefix, rng.below(400), &[]);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| offload_fuzz::compress_lz4_frame_decode_untrusted(data));
