@@ -21,7 +21,10 @@ fn panic(_info: &PanicInfo<'_>) -> ! {
 /// linker keeps each call.
 #[unsafe(no_mangle)]
 pub extern "C" fn offload_no_alloc_main() -> u32 {
-    mix(mix(erasure(), rdma_wire()), mix(flow(), sharp_reduce()))
+    mix(
+        mix(mix(erasure(), rdma_wire()), mix(flow(), sharp_reduce())),
+        compress(),
+    )
 }
 
 /// Folds `x` into the running digest.
@@ -420,4 +423,52 @@ fn sharp_reduce() -> u32 {
         Ok(()) => mix(acc, 1),
         Err(_) => mix(acc, 0xE1),
     }
+}
+
+/// offload-compress: an LZ4 block and a frame round trip, and a frame streamed through a
+/// decoder, all in stack buffers.
+fn compress() -> u32 {
+    use offload_compress::{Codec, lz4};
+
+    let codec = black_box(offload_compress::Auto::detect());
+    let mut input = [0u8; 600];
+    for (i, b) in input.iter_mut().enumerate() {
+        *b = b"no heap, no std, "[i % 17] ^ (i / 97) as u8;
+    }
+    let mut ws = lz4::Workspace::new();
+    let mut block = [0u8; lz4::max_compressed_len(600)];
+    let mut back = [0u8; 600];
+    let mut acc = match lz4::compress_block(codec, &mut ws, &input, &mut block, 1) {
+        Ok(n) => match lz4::decompress_block(codec, &block[..n], &mut back) {
+            Ok(m) => mix(n as u32, m as u32),
+            Err(_) => 0xC1,
+        },
+        Err(_) => 0xC0,
+    };
+    let options = lz4::FrameOptions {
+        block_checksum: true,
+        content_size: true,
+        ..lz4::FrameOptions::default()
+    };
+    let mut frame = [0u8; 700];
+    let n = match lz4::compress_frame(codec, &mut ws, &options, &input, &mut frame) {
+        Ok(n) => n,
+        Err(_) => return mix(acc, 0xC2),
+    };
+    acc = match lz4::decompress_frames(codec, &frame[..n], &mut back, &[]) {
+        Ok(m) => mix(acc, m as u32 ^ u32::from(back[m / 2])),
+        Err(_) => mix(acc, 0xC3),
+    };
+    // A decoder streaming 7 bytes at a time through storage for 64 KiB blocks would need
+    // 256 KiB of stack; the header alone exercises it with a small slice (it reports the
+    // storage it needs).
+    let mut storage = [0u8; 1024];
+    let mut decoder = lz4::FrameDecoder::new(codec, &mut storage, &[]);
+    let mut out = [0u8; 64];
+    acc = match decoder.decompress(&frame[..n.min(7)], &mut out) {
+        Ok(p) => mix(acc, p.consumed as u32),
+        Err(offload_compress::Error::StorageTooSmall { needed, .. }) => mix(acc, needed as u32),
+        Err(_) => mix(acc, 0xC4),
+    };
+    mix(acc, codec.xxh32(0, &input))
 }

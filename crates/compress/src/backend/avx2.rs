@@ -218,14 +218,16 @@ unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, 
     // and margins commented at each step show; matches read `offset <= op` bytes back, inside
     // `output[..op]`, which is initialised (a `&mut [u8]`).
     unsafe {
+        // At the top of the loop `op < out_end`: a short sequence then writes at most
+        // 14 + 24 bytes from `op`, below `out_len - 26`.
         while ip < in_end && op < out_end {
             let sequence = (ip, op);
             let token = *src.add(ip);
             ip += 1;
             let mut literals = usize::from(token >> 4);
-            if literals < 15 {
-                // 16 bytes read and written: `ip + 16 < in_end + 17 <= in_len`, `op + 16 <
-                // out_end + 16`.
+            if literals != 15 {
+                // 16 bytes read and written: `ip + 16 <= in_end + 16 < in_len`, `op + 16 <
+                // out_len`.
                 _mm_storeu_si128(dst.add(op).cast(), _mm_loadu_si128(src.add(ip).cast()));
             } else {
                 // Extension bytes, then the literals, which must leave `LEAVE` bytes of
@@ -242,6 +244,26 @@ unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, 
                     }
                 }
                 if literals > in_leave - ip || literals > out_end - op {
+                    if ip + literals == in_len && literals <= out_len - op && literals >= 32 {
+                        // The block's last literals, long (an incompressible block is one
+                        // run): copied exactly, 32 bytes at a time, the last move ending at
+                        // the end (`ip + literals == in_len`, `op + literals <= out_len`).
+                        let (s, d) = (src.add(ip), dst.add(op));
+                        let mut i = 0;
+                        while i + 32 < literals {
+                            _mm256_storeu_si256(
+                                d.add(i).cast(),
+                                _mm256_loadu_si256(s.add(i).cast()),
+                            );
+                            i += 32;
+                        }
+                        let last = literals - 32;
+                        _mm256_storeu_si256(
+                            d.add(last).cast(),
+                            _mm256_loadu_si256(s.add(last).cast()),
+                        );
+                        return (in_len, op + literals);
+                    }
                     return sequence;
                 }
                 // `ip + literals + 31 < in_len`, `op + literals + 31 < out_len`.
@@ -250,47 +272,58 @@ unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, 
             ip += literals;
             op += literals;
             // `ip + 2 <= in_leave + 2` (both paths above).
-            let offset = usize::from(u16::from_le_bytes([*src.add(ip), *src.add(ip + 1)]));
+            let offset = usize::from(u16::from_le(src.add(ip).cast::<u16>().read_unaligned()));
             ip += 2;
-            let mut len = usize::from(token & 15) + 4;
-            if len == 19 {
-                loop {
-                    if ip >= in_leave {
-                        return sequence;
-                    }
-                    let byte = *src.add(ip);
-                    ip += 1;
-                    len += usize::from(byte);
-                    if byte != 255 {
-                        break;
-                    }
-                }
-            }
-            if offset == 0 || offset > op || op + len > out_end {
-                // An error, a dictionary reference, or too close to the end of the output:
-                // the safe loop decides.
+            // `offset == 0 || offset > op` in one compare: an error or a dictionary
+            // reference, which the safe loop decides.
+            if offset.wrapping_sub(1) >= op {
                 return sequence;
             }
-            if len <= 18 && offset >= 8 {
-                // The common short match: three 8-byte moves (`op + 24 < out_len`), each
-                // reading bytes at least 8 behind. Eight-byte loads, unlike 16-byte ones,
-                // usually fall inside one earlier store, so the CPU forwards them instead of
-                // waiting for the stores to retire (measured: the 16-byte version spent most
-                // of its time on those two loads on text).
-                let s = dst.add(op - offset);
-                let d = dst.add(op);
-                d.cast::<u64>()
-                    .write_unaligned(s.cast::<u64>().read_unaligned());
-                d.add(8)
-                    .cast::<u64>()
-                    .write_unaligned(s.add(8).cast::<u64>().read_unaligned());
-                d.add(16)
-                    .cast::<u64>()
-                    .write_unaligned(s.add(16).cast::<u64>().read_unaligned());
-            } else {
-                // `op + len + 15 < out_len`.
-                wild_match(dst.add(op), offset, len);
+            let code = usize::from(token & 15);
+            if code != 15 {
+                let len = code + 4;
+                if offset >= 8 {
+                    // The common short match (at most 18 bytes): moves of 8, 8 and 2 bytes
+                    // (`op + 18 < out_len`), each reading bytes at least 8 behind. Small
+                    // moves matter: a load that spans two recent stores (or part of one) is
+                    // not forwarded from the store buffer and waits for the stores to
+                    // retire. Measured on text: 16-byte moves, or a third 8-byte move,
+                    // spent most of the loop's time on those loads.
+                    let s = dst.add(op - offset);
+                    let d = dst.add(op);
+                    d.cast::<u64>()
+                        .write_unaligned(s.cast::<u64>().read_unaligned());
+                    d.add(8)
+                        .cast::<u64>()
+                        .write_unaligned(s.add(8).cast::<u64>().read_unaligned());
+                    d.add(16)
+                        .cast::<u16>()
+                        .write_unaligned(s.add(16).cast::<u16>().read_unaligned());
+                } else {
+                    // `op + 18 + 15 < out_len`.
+                    wild_match(dst.add(op), offset, len);
+                }
+                op += len;
+                continue;
             }
+            let mut len = 19;
+            loop {
+                if ip >= in_leave {
+                    return sequence;
+                }
+                let byte = *src.add(ip);
+                ip += 1;
+                len += usize::from(byte);
+                if byte != 255 {
+                    break;
+                }
+            }
+            if op + len > out_end {
+                // Too close to the end of the output: the safe loop decides.
+                return sequence;
+            }
+            // `op + len + 15 < out_len`.
+            wild_match(dst.add(op), offset, len);
             op += len;
         }
     }
@@ -343,6 +376,10 @@ impl Codec for Avx2 {
         }
         // SAFETY: an `Avx2` exists only on a CPU with AVX2; `start <= output.len()`.
         let (ip, op) = unsafe { decode_fast(input, output, start) };
+        if ip == input.len() && ip > 0 {
+            // The fast loop decoded the last sequence (its literals end the block).
+            return Ok(op - start);
+        }
         block::decompress_from(input, output, start, dict, ip, op)
     }
 }
