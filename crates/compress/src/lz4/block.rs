@@ -321,15 +321,19 @@ fn compress_with<K: Kernels, P: Positions>(
                 output[token_at] = (literals as u8) << 4;
             }
         }
-        // In 8-byte moves: up to 7 bytes past the literals are written, and always
-        // overwritten (the offset, more sequences and the last literals, at least 8 bytes,
-        // follow), so nothing past the returned length changes. The room was checked
-        // above (`literals_fit`: 8 bytes beyond the literals) and `ip + 7 < input.len()`
-        // (a match never starts in the last 12 bytes). Saves a `memcpy` call per sequence.
-        let mut i = 0;
-        while i < literals {
-            output[op + i..op + i + 8].copy_from_slice(&input[anchor + i..anchor + i + 8]);
-            i += 8;
+        // In 8-byte moves when the output has the room: up to 7 bytes past the literals
+        // are written, and always overwritten (the offset, more sequences and the last
+        // literals, at least 8 bytes, follow), so nothing past the returned length changes;
+        // `ip + 7 < input.len()` (a match never starts in the last 12 bytes). Saves a
+        // `memcpy` call per sequence.
+        if op + literals + 8 <= output.len() {
+            let mut i = 0;
+            while i < literals {
+                output[op + i..op + i + 8].copy_from_slice(&input[anchor + i..anchor + i + 8]);
+                i += 8;
+            }
+        } else {
+            output[op..op + literals].copy_from_slice(&input[anchor..ip]);
         }
         op += literals;
 
