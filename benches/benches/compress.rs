@@ -10,6 +10,8 @@
 //!   liblz4's at the same acceleration, checked here too).
 //! - `compress/lz4_decompress_<data>`, ids `<backend>`, `lz4_flex`, `liblz4`: the same
 //!   blocks (liblz4's) decoded.
+//! - `compress/xxh32`, ids `<backend>` and `twox-hash`: xxHash32 (the LZ4 frame checksum)
+//!   of 64 KiB, checked equal first.
 
 #![allow(
     missing_docs,
@@ -26,7 +28,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use offload_compress::{Auto, Backend, lz4};
+use offload_compress::{Auto, Backend, Codec, lz4};
 use offload_testkit::corpus::{self, Kind};
 use offload_testkit::lz4ref;
 
@@ -168,12 +170,27 @@ fn lz4(c: &mut Criterion) {
     }
 }
 
+fn xxh32(c: &mut Criterion) {
+    let data = corpus::mixed(64 * 1024, 3);
+    let reference = twox_hash::XxHash32::oneshot(0, &data);
+    let mut g = c.benchmark_group("compress/xxh32");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    for (backend, codec) in backends() {
+        assert_eq!(codec.xxh32(0, &data), reference);
+        g.bench_function(backend, |b| b.iter(|| codec.xxh32(0, black_box(&data))));
+    }
+    g.bench_function("twox-hash", |b| {
+        b.iter(|| twox_hash::XxHash32::oneshot(0, black_box(&data)));
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1))
         .sample_size(20);
-    targets = lz4
+    targets = lz4, xxh32
 }
 criterion_main!(benches);

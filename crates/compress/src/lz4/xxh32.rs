@@ -163,7 +163,8 @@ mod tests {
     #[test]
     fn incremental_equals_one_shot() {
         let data: [u8; 200] = core::array::from_fn(|i| (i * 7 + 3) as u8);
-        for len in 0..data.len() {
+        let step = if cfg!(miri) { 7 } else { 1 };
+        for len in (0..data.len()).step_by(step) {
             let whole = xxh32(0x1234, &data[..len]);
             for split in [0, 1, 3, 15, 16, 17, 33] {
                 let split = split.min(len);
