@@ -1,4 +1,5 @@
-//! CPU feature detection without `std`, cached in an atomic (x86_64: CPUID and XGETBV).
+//! CPU feature detection without `std`, cached in an atomic (x86_64: CPUID and XGETBV;
+//! aarch64: NEON is part of the target).
 //! Under Miri, and when the features are enabled at compile time, the answer comes from
 //! `cfg!(target_feature)` alone.
 
@@ -54,6 +55,24 @@ mod x86 {
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub(crate) use x86::avx2;
+
+/// aarch64: NEON, which the AArch64 Linux ABI guarantees (the target enables it at compile
+/// time); false only on targets built without it.
+#[cfg(target_arch = "aarch64")]
+pub(crate) fn neon() -> bool {
+    cfg!(target_feature = "neon")
+}
+
+#[cfg(all(test, not(miri), target_arch = "aarch64"))]
+mod aarch64_tests {
+    #[test]
+    fn neon_probe_agrees_with_std() {
+        assert_eq!(
+            super::neon(),
+            std::arch::is_aarch64_feature_detected!("neon")
+        );
+    }
+}
 
 #[cfg(all(test, not(miri), target_arch = "x86_64", target_feature = "sse2"))]
 mod tests {

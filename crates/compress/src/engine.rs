@@ -11,6 +11,8 @@
 use crate::Error;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use crate::backend::Avx2;
+#[cfg(target_arch = "aarch64")]
+use crate::backend::Neon;
 use crate::backend::Scalar;
 use crate::lz4;
 
@@ -22,17 +24,20 @@ pub enum Backend {
     Scalar,
     /// x86_64 with AVX2 (Intel Haswell, AMD Zen and later).
     Avx2,
+    /// aarch64 with NEON.
+    Neon,
 }
 
 impl Backend {
     /// Every backend, fastest first.
-    pub const ALL: [Backend; 2] = [Backend::Avx2, Backend::Scalar];
+    pub const ALL: [Backend; 3] = [Backend::Avx2, Backend::Neon, Backend::Scalar];
 
-    /// Lower-case name: `scalar`, `avx2`.
+    /// Lower-case name: `scalar`, `avx2`, `neon`.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Scalar => "scalar",
             Backend::Avx2 => "avx2",
+            Backend::Neon => "neon",
         }
     }
 
@@ -41,6 +46,7 @@ impl Backend {
         match self {
             Backend::Scalar => true,
             Backend::Avx2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
+            Backend::Neon => cfg!(target_arch = "aarch64"),
         }
     }
 
@@ -50,6 +56,7 @@ impl Backend {
         match self {
             Backend::Scalar => &[],
             Backend::Avx2 => &["avx2"],
+            Backend::Neon => &["neon"],
         }
     }
 }
@@ -125,6 +132,9 @@ pub enum Auto {
     /// See `Avx2`.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     Avx2(Avx2),
+    /// See `Neon`.
+    #[cfg(target_arch = "aarch64")]
+    Neon(Neon),
 }
 
 impl Auto {
@@ -143,6 +153,8 @@ impl Auto {
             Backend::Scalar => Some(Auto::Scalar(Scalar)),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Backend::Avx2 => Avx2::new().map(Auto::Avx2),
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon => Neon::new().map(Auto::Neon),
             #[allow(
                 unreachable_patterns,
                 reason = "which arms exist depends on the target"
@@ -165,6 +177,8 @@ macro_rules! dispatch {
             Auto::Scalar($e) => $call,
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx2($e) => $call,
+            #[cfg(target_arch = "aarch64")]
+            Auto::Neon($e) => $call,
         }
     };
 }
