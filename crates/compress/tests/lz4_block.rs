@@ -64,7 +64,9 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn same_bytes_as_liblz4_and_round_trip() {
-    println!("liblz4 {}", lz4ref::version());
+    if !cfg!(miri) {
+        println!("liblz4 {}", lz4ref::version());
+    }
     let mut ws = lz4::Workspace::new();
     for (name, codec) in backends() {
         for (what, input) in inputs() {
