@@ -51,7 +51,7 @@ fn all_options() -> Vec<lz4::FrameOptions> {
 
 fn sizes() -> Vec<usize> {
     if cfg!(miri) {
-        vec![0, 1, 100, 3000]
+        vec![0, 1, 700]
     } else {
         vec![0, 1, 13, 65_535, 65_536, 65_537, 300_000, (1 << 20) + 7]
     }
@@ -77,7 +77,11 @@ fn round_trip_every_option() {
     let data = corpus::mixed(*sizes().last().unwrap(), 4);
     for (name, codec) in backends() {
         for options in all_options() {
-            if cfg!(miri) && options.block_size != lz4::BlockSize::Max64KiB {
+            // Under Miri: 64 KiB blocks, and every other flag combination.
+            if cfg!(miri)
+                && (options.block_size != lz4::BlockSize::Max64KiB
+                    || (options.block_checksum != options.content_size))
+            {
                 continue;
             }
             for &n in &sizes() {
@@ -98,6 +102,10 @@ fn round_trip_every_option() {
 
 #[test]
 fn every_backend_writes_the_same_frame() {
+    if cfg!(miri) {
+        // Miri runs the portable backend only: nothing to compare.
+        return;
+    }
     let input = corpus::mixed(if cfg!(miri) { 5000 } else { 600_000 }, 8);
     let all = backends();
     for options in all_options() {
@@ -256,7 +264,7 @@ fn lz4_flex_both_directions() {
 
 /// A small frame with every checksum, for the hostile-input tests.
 fn small_frame(codec: Auto) -> (Vec<u8>, Vec<u8>) {
-    let input = corpus::generate(Kind::Logs, if cfg!(miri) { 300 } else { 3000 }, 2);
+    let input = corpus::generate(Kind::Logs, if cfg!(miri) { 120 } else { 3000 }, 2);
     let options = lz4::FrameOptions {
         block_checksum: true,
         content_checksum: true,

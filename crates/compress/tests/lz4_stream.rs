@@ -102,7 +102,7 @@ fn stream_decode(
 
 #[test]
 fn chunked_equals_one_shot() {
-    let n = if cfg!(miri) { 3000 } else { 400_000 };
+    let n = if cfg!(miri) { 700 } else { 400_000 };
     let input = corpus::mixed(n, 21);
     let mut rng = Rng::new(5);
     let steps: &[(usize, usize)] = if cfg!(miri) {
@@ -165,7 +165,7 @@ fn chunked_equals_one_shot() {
 
 #[test]
 fn flushes_make_shorter_blocks_that_still_decode() {
-    let input = corpus::mixed(if cfg!(miri) { 2000 } else { 200_000 }, 22);
+    let input = corpus::mixed(if cfg!(miri) { 600 } else { 200_000 }, 22);
     for (_, codec) in backends() {
         for independent in [true, false] {
             let options = FrameOptions {
@@ -208,8 +208,8 @@ fn flushes_make_shorter_blocks_that_still_decode() {
 #[test]
 fn decoder_handles_concatenations_and_reports_truncation() {
     let mut rng = Rng::new(9);
-    let a = corpus::mixed(if cfg!(miri) { 1000 } else { 100_000 }, 1);
-    let b = corpus::mixed(if cfg!(miri) { 500 } else { 70_000 }, 2);
+    let a = corpus::mixed(if cfg!(miri) { 400 } else { 100_000 }, 1);
+    let b = corpus::mixed(if cfg!(miri) { 300 } else { 70_000 }, 2);
     for (_, codec) in backends() {
         let mut stream = one_shot(codec, &FrameOptions::default(), &a);
         stream.extend_from_slice(&0x184D_2A50u32.to_le_bytes());
