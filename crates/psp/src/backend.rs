@@ -1,0 +1,9 @@
+//! The backends. Only `cfg` gating lives here.
+
+mod scalar;
+pub use scalar::Scalar;
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub(crate) mod avx2;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub use avx2::Avx2;

@@ -1,0 +1,607 @@
+//! x86_64 with AES-NI, PCLMULQDQ, AVX2 and the 256-bit VAES and VPCLMULQDQ forms (AMD Zen 3
+//! and later, Intel Ice Lake and later): a fused AES-CTR + GHASH kernel on YMM registers.
+//!
+//! Algorithm (NIST SP 800-38D, computed as in RFC 8452 appendix A):
+//!
+//! ```text
+//! GHASH_H(X1..Xn) = rev(POLYVAL_K(rev(X1), .., rev(Xn)))      rev = byte reversal
+//! K = mulX(rev(H));  POLYVAL: S = dot(S ^ X, K),  dot(a, b) = a * b * x^-128 mod Q
+//! Q = x^128 + x^127 + x^126 + x^121 + 1
+//! ```
+//!
+//! In POLYVAL's bit order a carry-less multiply needs no bit reflection and no shift, and
+//! `x^-128` is a Montgomery reduction: two 64x64 carry-less multiplies by the constant
+//! `x^63 + x^62 + x^57` (`0xC200000000000000`), each cancelling 64 low bits.
+//!
+//! Main loop, 128 bytes (8 blocks, 4 YMM registers of 2 blocks) per iteration:
+//! - 8 counter blocks kept byte-reversed, so `inc32` is a `vpaddd` on dword 0 of each lane
+//!   (wrapping modulo 2^32 as the standard says), then shuffled back;
+//! - 10 or 14 `vaesenc` rounds on the 4 registers with broadcast round keys; XOR with the
+//!   data;
+//! - GHASH of the 8 ciphertext blocks (the output when sealing, the input when opening)
+//!   with the precomputed powers `K^8 .. K^1`: schoolbook products summed unreduced
+//!   (lo, mid, hi), one reduction per 8 blocks (aggregated reduction).
+//!
+//! The tail (< 128 bytes) goes through a zero-padded 128-byte copy: the same AES step, and
+//! GHASH block by block with the powers `K^n .. K^1` and one reduction. Associated data is
+//! hashed by the same GHASH steps.
+//!
+//! Open decrypts while hashing (one pass) and compares the tag in constant time; on a
+//! mismatch it runs the keystream over the buffer again, so what the caller sees is the same
+//! as with `Scalar`: the ciphertext, unchanged.
+//!
+//! Key material (`KeyState`: round keys and the 8 powers of `K`) is computed once per key
+//! by [`GcmKey::new`](crate::GcmKey::new) whenever this backend is available (detection is
+//! fixed for the life of the process, so every key a live `Avx2` sees has it), and wiped
+//! on drop. A key without it is handed to `Scalar`, which gives the same result.
+
+use core::arch::x86_64::{
+    __m128i, __m256i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_clmulepi64_si128,
+    _mm_loadu_si128, _mm_set_epi8, _mm_set_epi64x, _mm_set1_epi32, _mm_setzero_si128,
+    _mm_shuffle_epi8, _mm_shuffle_epi32, _mm_slli_si128, _mm_srli_si128, _mm_storeu_si128,
+    _mm_xor_si128, _mm256_add_epi32, _mm256_aesenc_epi128, _mm256_aesenclast_epi128,
+    _mm256_broadcastsi128_si256, _mm256_castsi256_si128, _mm256_clmulepi64_epi128,
+    _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_set_epi32, _mm256_set_m128i,
+    _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_storeu_si256, _mm256_xor_si256,
+};
+
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use crate::backend::Scalar;
+use crate::engine::{NONCE_LEN, TAG_LEN, check_lengths};
+use crate::{Backend, Cipher, Error, GcmKey};
+
+/// x86_64 with AES-NI, PCLMULQDQ, AVX2, VAES and VPCLMULQDQ. Construct with
+/// [`Avx2::new`], which checks the CPU.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2 {
+    _checked: (),
+}
+
+impl Avx2 {
+    /// The CPU features this backend needs, as `is_x86_feature_detected!` spells them.
+    pub const FEATURES: &'static [&'static str] =
+        &["aes", "avx2", "vaes", "vpclmulqdq", "pclmulqdq"];
+
+    /// `Some` if this CPU has every feature in [`Avx2::FEATURES`].
+    pub fn new() -> Option<Self> {
+        crate::detect::avx2().then_some(Self { _checked: () })
+    }
+
+    /// # Safety
+    /// The CPU must support every feature in [`Avx2::FEATURES`].
+    pub const unsafe fn new_unchecked() -> Self {
+        Self { _checked: () }
+    }
+
+    /// Round keys and GHASH powers for `key` (16 or 32 bytes).
+    pub(crate) fn expand(self, key: &[u8]) -> KeyState {
+        // SAFETY: an `Avx2` exists only on a CPU with every feature `expand_key` enables.
+        unsafe { expand_key(key) }
+    }
+}
+
+/// This backend's form of a key: the AES round keys and `K^8 .. K^1` (POLYVAL domain,
+/// little-endian), 376 bytes. Wiped on drop.
+#[derive(Clone)]
+pub(crate) struct KeyState {
+    round_keys: [[u8; 16]; 15],
+    rounds: usize,
+    /// `powers[i] = K^(8 - i)`: two adjacent entries load as one register for 2 blocks.
+    powers: [[u8; 16]; 8],
+}
+
+impl Drop for KeyState {
+    fn drop(&mut self) {
+        self.round_keys.zeroize();
+        self.powers.zeroize();
+    }
+}
+
+impl Cipher for Avx2 {
+    fn backend(&self) -> Backend {
+        Backend::Avx2
+    }
+
+    fn seal_in_place(
+        &self,
+        key: &GcmKey,
+        nonce: &[u8; NONCE_LEN],
+        buf: &mut [u8],
+        aad_len: usize,
+    ) -> Result<[u8; TAG_LEN], Error> {
+        check_lengths(buf.len(), aad_len)?;
+        let Some(ks) = &key.simd else {
+            return Scalar.seal_in_place(key, nonce, buf, aad_len);
+        };
+        let (aad, text) = buf.split_at_mut(aad_len);
+        // SAFETY: an `Avx2` exists only on a CPU with every feature `seal` enables.
+        Ok(unsafe { seal(ks, nonce, aad, text) })
+    }
+
+    fn open_in_place(
+        &self,
+        key: &GcmKey,
+        nonce: &[u8; NONCE_LEN],
+        buf: &mut [u8],
+        aad_len: usize,
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), Error> {
+        check_lengths(buf.len(), aad_len)?;
+        let Some(ks) = &key.simd else {
+            return Scalar.open_in_place(key, nonce, buf, aad_len, tag);
+        };
+        let (aad, text) = buf.split_at_mut(aad_len);
+        // SAFETY: an `Avx2` exists only on a CPU with every feature `open` enables.
+        if unsafe { open(ks, nonce, aad, text, tag) } {
+            Ok(())
+        } else {
+            Err(Error::Authentication)
+        }
+    }
+}
+
+/// Byte reversal of each 128-bit lane.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn rev_mask() -> __m128i {
+    _mm_set_epi64x(0x0001_0203_0405_0607, 0x0809_0A0B_0C0D_0E0F)
+}
+
+#[inline]
+#[target_feature(enable = "sse2")]
+fn load16(block: &[u8; 16]) -> __m128i {
+    // SAFETY: `block` is 16 readable bytes; the load has no alignment requirement.
+    unsafe { _mm_loadu_si128(block.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "sse2")]
+fn store16(block: &mut [u8; 16], v: __m128i) {
+    // SAFETY: `block` is 16 writable bytes; the store has no alignment requirement.
+    unsafe { _mm_storeu_si128(block.as_mut_ptr().cast(), v) }
+}
+
+#[inline]
+#[target_feature(enable = "avx")]
+fn load32(block: &[u8; 32]) -> __m256i {
+    // SAFETY: `block` is 32 readable bytes; the load has no alignment requirement.
+    unsafe { _mm256_loadu_si256(block.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx")]
+fn store32(block: &mut [u8; 32], v: __m256i) {
+    // SAFETY: `block` is 32 writable bytes; the store has no alignment requirement.
+    unsafe { _mm256_storeu_si256(block.as_mut_ptr().cast(), v) }
+}
+
+/// `prev` XOR its copies shifted by 4, 8 and 12 bytes (the running XOR of the key
+/// schedule's words).
+#[inline]
+#[target_feature(enable = "sse2")]
+fn spread(prev: __m128i) -> __m128i {
+    let mut k = prev;
+    k = _mm_xor_si128(k, _mm_slli_si128::<4>(k));
+    k = _mm_xor_si128(k, _mm_slli_si128::<4>(k));
+    _mm_xor_si128(k, _mm_slli_si128::<4>(k))
+}
+
+/// `SubWord` of word 3 of `k`, in every word: `AESENCLAST` with a zero round key is
+/// `SubBytes` after `ShiftRows`, and `ShiftRows` moves nothing when the four columns are
+/// equal. (Used instead of `AESKEYGENASSIST`, which Miri cannot interpret.)
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn sub_word3(k: __m128i) -> __m128i {
+    _mm_aesenclast_si128(_mm_shuffle_epi32::<0xFF>(k), _mm_setzero_si128())
+}
+
+/// The next AES-128 round key, or the next even AES-256 one (FIPS 197 key expansion):
+/// `spread(prev) ^ (RotWord(SubWord(w3 of last)) ^ rcon)` in every word.
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn next_key(prev: __m128i, last: __m128i, rcon: i32) -> __m128i {
+    // RotWord: byte i of each word from byte i + 1 (mod 4).
+    let rot = _mm_set_epi8(12, 15, 14, 13, 8, 11, 10, 9, 4, 7, 6, 5, 0, 3, 2, 1);
+    let t = _mm_shuffle_epi8(sub_word3(last), rot);
+    _mm_xor_si128(spread(prev), _mm_xor_si128(t, _mm_set1_epi32(rcon)))
+}
+
+/// The next odd AES-256 round key: `spread(prev) ^ SubWord(w3 of last)` in every word.
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn next_key_odd(prev: __m128i, last: __m128i) -> __m128i {
+    _mm_xor_si128(spread(prev), sub_word3(last))
+}
+
+/// `a * x mod Q` (POLYVAL's mulX), on the little-endian integer form; branch-free.
+fn mul_x(a: u128) -> u128 {
+    let carry = a >> 127;
+    (a << 1) ^ (0u128.wrapping_sub(carry) & 0xC200_0000_0000_0000_0000_0000_0000_0001)
+}
+
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn expand_key(key: &[u8]) -> KeyState {
+    let mut rk = [_mm_setzero_si128(); 15];
+    let mut k = [0u8; 32];
+    k[..key.len().min(32)].copy_from_slice(&key[..key.len().min(32)]);
+    let (lo, hi) = k.split_at(16);
+    let k0 = load16(lo.try_into().unwrap_or(&[0; 16]));
+    let k1 = load16(hi.try_into().unwrap_or(&[0; 16]));
+    k.zeroize();
+    let rounds = if key.len() == 16 {
+        rk[0] = k0;
+        for (i, rcon) in [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1B, 0x36]
+            .into_iter()
+            .enumerate()
+        {
+            rk[i + 1] = next_key(rk[i], rk[i], rcon);
+        }
+        10
+    } else {
+        rk[0] = k0;
+        rk[1] = k1;
+        for (i, rcon) in [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40]
+            .into_iter()
+            .enumerate()
+        {
+            let j = 2 * i + 2;
+            rk[j] = next_key(rk[j - 2], rk[j - 1], rcon);
+            // The last step needs only the even key.
+            if j + 1 < 15 {
+                rk[j + 1] = next_key_odd(rk[j - 1], rk[j]);
+            }
+        }
+        14
+    };
+    let mut state = KeyState {
+        round_keys: [[0; 16]; 15],
+        rounds,
+        powers: [[0; 16]; 8],
+    };
+    for (out, r) in state.round_keys.iter_mut().zip(rk) {
+        store16(out, r);
+    }
+    // H = AES_K(0); K = mulX(rev(H)); rev(H) read little-endian is H read big-endian.
+    let mut h = [0u8; 16];
+    store16(&mut h, aes_block(&state, _mm_setzero_si128()));
+    let k_int = mul_x(u128::from_be_bytes(h));
+    h.zeroize();
+    let mut kb = k_int.to_le_bytes();
+    let kv = load16(&kb);
+    kb.zeroize();
+    let mut power = kv;
+    for i in (0..8).rev() {
+        store16(&mut state.powers[i], power);
+        power = dot(power, kv);
+    }
+    state
+}
+
+/// One AES block with the key state (for `H` and `AES_K(J0)`).
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn aes_block(ks: &KeyState, block: __m128i) -> __m128i {
+    let mut s = _mm_xor_si128(block, load16(&ks.round_keys[0]));
+    for rk in &ks.round_keys[1..ks.rounds] {
+        s = _mm_aesenc_si128(s, load16(rk));
+    }
+    _mm_aesenclast_si128(s, load16(&ks.round_keys[ks.rounds]))
+}
+
+/// Montgomery reduction: `(hi * x^128 + lo) * x^-128 mod Q`.
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn reduce(lo: __m128i, hi: __m128i) -> __m128i {
+    let poly = _mm_set_epi64x(
+        0,
+        i64::from_ne_bytes(0xC200_0000_0000_0000_u64.to_ne_bytes()),
+    );
+    let t1 = _mm_clmulepi64_si128::<0x00>(lo, poly);
+    let y = _mm_xor_si128(_mm_shuffle_epi32::<0x4E>(lo), t1);
+    let t2 = _mm_clmulepi64_si128::<0x00>(y, poly);
+    _mm_xor_si128(hi, _mm_xor_si128(_mm_shuffle_epi32::<0x4E>(y), t2))
+}
+
+/// POLYVAL's `dot(a, b) = a * b * x^-128 mod Q`.
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn dot(a: __m128i, b: __m128i) -> __m128i {
+    let (lo, mid, hi) = mul_parts(a, b);
+    finish(lo, mid, hi)
+}
+
+/// Schoolbook 128x128 carry-less product as (lo, mid, hi) 128-bit parts.
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn mul_parts(a: __m128i, b: __m128i) -> (__m128i, __m128i, __m128i) {
+    let lo = _mm_clmulepi64_si128::<0x00>(a, b);
+    let hi = _mm_clmulepi64_si128::<0x11>(a, b);
+    let mid = _mm_xor_si128(
+        _mm_clmulepi64_si128::<0x01>(a, b),
+        _mm_clmulepi64_si128::<0x10>(a, b),
+    );
+    (lo, mid, hi)
+}
+
+/// Combines summed (lo, mid, hi) parts and reduces.
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn finish(lo: __m128i, mid: __m128i, hi: __m128i) -> __m128i {
+    let lo = _mm_xor_si128(lo, _mm_slli_si128::<8>(mid));
+    let hi = _mm_xor_si128(hi, _mm_srli_si128::<8>(mid));
+    reduce(lo, hi)
+}
+
+/// GHASH state update over 8 blocks given as 4 registers of raw (wire-order) bytes:
+/// `S' = (S ^ X1) K^8 + X2 K^7 + ... + X8 K^1`, one reduction.
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn ghash8(s: __m128i, x: [__m256i; 4], powers: &[__m256i; 4]) -> __m128i {
+    let rev = _mm256_broadcastsi128_si256(rev_mask());
+    let mut lo = _mm256_setzero_si256();
+    let mut mid = _mm256_setzero_si256();
+    let mut hi = _mm256_setzero_si256();
+    for (i, (&xi, &p)) in x.iter().zip(powers).enumerate() {
+        let mut v = _mm256_shuffle_epi8(xi, rev);
+        if i == 0 {
+            v = _mm256_xor_si256(v, _mm256_set_m128i(_mm_setzero_si128(), s));
+        }
+        lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128::<0x00>(v, p));
+        hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128::<0x11>(v, p));
+        mid = _mm256_xor_si256(mid, _mm256_clmulepi64_epi128::<0x01>(v, p));
+        mid = _mm256_xor_si256(mid, _mm256_clmulepi64_epi128::<0x10>(v, p));
+    }
+    finish(fold(lo), fold(mid), fold(hi))
+}
+
+/// XOR of the two 128-bit lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn fold(v: __m256i) -> __m128i {
+    _mm_xor_si128(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v))
+}
+
+/// GHASH state update over the first `n` (at most 8) blocks of `blocks`, block `j` times
+/// `K^(n - j)`, one reduction.
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn ghash_n(s: __m128i, blocks: &[[u8; 16]], n: usize, ks: &KeyState) -> __m128i {
+    debug_assert!(n <= 8 && n <= blocks.len());
+    if n == 0 {
+        return s;
+    }
+    let rev = rev_mask();
+    let mut lo = _mm_setzero_si128();
+    let mut mid = _mm_setzero_si128();
+    let mut hi = _mm_setzero_si128();
+    for (j, (block, power)) in blocks[..n].iter().zip(&ks.powers[8 - n..]).enumerate() {
+        let mut v = _mm_shuffle_epi8(load16(block), rev);
+        if j == 0 {
+            v = _mm_xor_si128(v, s);
+        }
+        let (l, m, h) = mul_parts(v, load16(power));
+        lo = _mm_xor_si128(lo, l);
+        mid = _mm_xor_si128(mid, m);
+        hi = _mm_xor_si128(hi, h);
+    }
+    finish(lo, mid, hi)
+}
+
+/// The 4 power registers `[K^8, K^7] .. [K^2, K^1]`.
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn power_regs(ks: &KeyState) -> [__m256i; 4] {
+    let flat: &[[u8; 16]] = &ks.powers;
+    let mut out = [_mm256_setzero_si256(); 4];
+    for (o, pair) in out.iter_mut().zip(flat.chunks_exact(2)) {
+        *o = _mm256_set_m128i(load16(&pair[1]), load16(&pair[0]));
+    }
+    out
+}
+
+/// GHASH over `data`, zero-padded to whole blocks.
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn ghash_padded(mut s: __m128i, data: &[u8], ks: &KeyState) -> __m128i {
+    let powers = power_regs(ks);
+    let (chunks, tail) = data.as_chunks::<128>();
+    for chunk in chunks {
+        let (regs, _) = chunk.as_chunks::<32>();
+        let x = [
+            load32(&regs[0]),
+            load32(&regs[1]),
+            load32(&regs[2]),
+            load32(&regs[3]),
+        ];
+        s = ghash8(s, x, &powers);
+    }
+    if !tail.is_empty() {
+        let mut blocks = [[0u8; 16]; 8];
+        for (b, src) in blocks.iter_mut().zip(tail.chunks(16)) {
+            b[..src.len()].copy_from_slice(src);
+        }
+        s = ghash_n(s, &blocks, tail.len().div_ceil(16), ks);
+    }
+    s
+}
+
+/// Encrypts (XORs the keystream into) the 8 blocks of `regs`, counters `ctr + 0 .. ctr + 7`
+/// (byte-reversed form), returning the data before and after.
+#[inline]
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn ctr8(ks: &KeyState, ctr: __m256i, data: [__m256i; 4]) -> [__m256i; 4] {
+    let rev = _mm256_broadcastsi128_si256(rev_mask());
+    let two = _mm256_set_epi32(0, 0, 0, 2, 0, 0, 0, 2);
+    let mut c = ctr;
+    let mut b = [_mm256_setzero_si256(); 4];
+    let rk0 = _mm256_broadcastsi128_si256(load16(&ks.round_keys[0]));
+    for bi in &mut b {
+        *bi = _mm256_xor_si256(_mm256_shuffle_epi8(c, rev), rk0);
+        c = _mm256_add_epi32(c, two);
+    }
+    for rk in &ks.round_keys[1..ks.rounds] {
+        let k = _mm256_broadcastsi128_si256(load16(rk));
+        for bi in &mut b {
+            *bi = _mm256_aesenc_epi128(*bi, k);
+        }
+    }
+    let last = _mm256_broadcastsi128_si256(load16(&ks.round_keys[ks.rounds]));
+    let mut out = [_mm256_setzero_si256(); 4];
+    for ((o, bi), d) in out.iter_mut().zip(b).zip(data) {
+        *o = _mm256_xor_si256(_mm256_aesenclast_epi128(bi, last), d);
+    }
+    out
+}
+
+/// The fused pass: CTR over `text` from counter 2 and GHASH of the ciphertext (the output
+/// if `decrypt` is false, the input if it is true), continuing from `s`.
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn crypt(
+    ks: &KeyState,
+    nonce: &[u8; NONCE_LEN],
+    text: &mut [u8],
+    mut s: __m128i,
+    decrypt: bool,
+) -> __m128i {
+    let powers = power_regs(ks);
+    let mut j = [0u8; 16];
+    j[..NONCE_LEN].copy_from_slice(nonce);
+    j[15] = 2;
+    // Lanes: counters 2 and 3, byte-reversed (the counter is then dword 0 of each lane).
+    let rev = rev_mask();
+    let c2 = _mm_shuffle_epi8(load16(&j), rev);
+    j[15] = 3;
+    let c3 = _mm_shuffle_epi8(load16(&j), rev);
+    let mut ctr = _mm256_set_m128i(c3, c2);
+    let eight = _mm256_set_epi32(0, 0, 0, 8, 0, 0, 0, 8);
+    let (chunks, tail) = text.as_chunks_mut::<128>();
+    for chunk in chunks {
+        let (regs, _) = chunk.as_chunks_mut::<32>();
+        let input = [
+            load32(&regs[0]),
+            load32(&regs[1]),
+            load32(&regs[2]),
+            load32(&regs[3]),
+        ];
+        let output = ctr8(ks, ctr, input);
+        ctr = _mm256_add_epi32(ctr, eight);
+        for (r, o) in regs.iter_mut().zip(output) {
+            store32(r, o);
+        }
+        s = ghash8(s, if decrypt { input } else { output }, &powers);
+    }
+    if !tail.is_empty() {
+        let n = tail.len();
+        let mut buf = [0u8; 128];
+        buf[..n].copy_from_slice(tail);
+        let blocks = n.div_ceil(16);
+        if decrypt {
+            s = ghash_n(s, buf.as_chunks::<16>().0, blocks, ks);
+        }
+        let (regs, _) = buf.as_chunks_mut::<32>();
+        let input = [
+            load32(&regs[0]),
+            load32(&regs[1]),
+            load32(&regs[2]),
+            load32(&regs[3]),
+        ];
+        let output = ctr8(ks, ctr, input);
+        for (r, o) in regs.iter_mut().zip(output) {
+            store32(r, o);
+        }
+        tail.copy_from_slice(&buf[..n]);
+        if !decrypt {
+            buf[n..].fill(0);
+            s = ghash_n(s, buf.as_chunks::<16>().0, blocks, ks);
+        }
+        buf.zeroize();
+    }
+    s
+}
+
+/// The tag from the GHASH state after AAD and ciphertext.
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn tag(
+    ks: &KeyState,
+    nonce: &[u8; NONCE_LEN],
+    s: __m128i,
+    aad_len: usize,
+    text_len: usize,
+) -> [u8; TAG_LEN] {
+    let mut lengths = [[0u8; 16]];
+    lengths[0][..8].copy_from_slice(&(aad_len as u64 * 8).to_be_bytes());
+    lengths[0][8..].copy_from_slice(&(text_len as u64 * 8).to_be_bytes());
+    let s = ghash_n(s, &lengths, 1, ks);
+    let mut j0 = [0u8; 16];
+    j0[..NONCE_LEN].copy_from_slice(nonce);
+    j0[15] = 1;
+    let t = _mm_xor_si128(_mm_shuffle_epi8(s, rev_mask()), aes_block(ks, load16(&j0)));
+    let mut out = [0u8; TAG_LEN];
+    store16(&mut out, t);
+    out
+}
+
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn seal(ks: &KeyState, nonce: &[u8; NONCE_LEN], aad: &[u8], text: &mut [u8]) -> [u8; TAG_LEN] {
+    let s = ghash_padded(_mm_setzero_si128(), aad, ks);
+    let s = crypt(ks, nonce, text, s, false);
+    tag(ks, nonce, s, aad.len(), text.len())
+}
+
+/// Decrypts while hashing; on a tag mismatch restores the ciphertext and returns `false`.
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+fn open(
+    ks: &KeyState,
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    text: &mut [u8],
+    want: &[u8; TAG_LEN],
+) -> bool {
+    let s = ghash_padded(_mm_setzero_si128(), aad, ks);
+    let s = crypt(ks, nonce, text, s, true);
+    let mut got = tag(ks, nonce, s, aad.len(), text.len());
+    let ok = bool::from(got.ct_eq(want));
+    got.zeroize();
+    if !ok {
+        crypt(ks, nonce, text, _mm_setzero_si128(), false);
+    }
+    ok
+}
+
+#[cfg(all(test, not(miri)))]
+mod tests {
+    use super::Avx2;
+    use crate::{Cipher, GcmKey, Scalar};
+
+    /// Keys carry this backend's state whenever the backend exists, so the tests of the
+    /// backend run its kernel; a key without it falls back to `Scalar` with equal results.
+    #[test]
+    fn features_are_stated_once() {
+        assert_eq!(crate::Backend::Avx2.features(), Avx2::FEATURES);
+    }
+
+    #[test]
+    fn keys_carry_the_state_and_the_fallback_agrees() {
+        let Some(avx2) = Avx2::new() else {
+            std::eprintln!("avx2 not available: skipped");
+            return;
+        };
+        let key = GcmKey::new_256(&[3; 32]);
+        assert!(key.simd.is_some());
+        let mut bare = key.clone();
+        bare.simd = None;
+        let mut a = [7u8; 300];
+        let mut b = [7u8; 300];
+        let ta = avx2.seal_in_place(&key, &[1; 12], &mut a, 20).unwrap();
+        let tb = avx2.seal_in_place(&bare, &[1; 12], &mut b, 20).unwrap();
+        assert_eq!((ta, a), (tb, b));
+        let mut c = [7u8; 300];
+        assert_eq!(
+            Scalar.seal_in_place(&key, &[1; 12], &mut c, 20).unwrap(),
+            ta
+        );
+        avx2.open_in_place(&bare, &[1; 12], &mut b, 20, &tb)
+            .unwrap();
+        assert_eq!(b, [7u8; 300]);
+    }
+}
