@@ -12,6 +12,7 @@
 extern crate std;
 
 mod backend;
+pub mod deflate;
 mod engine;
 mod error;
 pub mod lz4;
