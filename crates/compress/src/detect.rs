@@ -11,9 +11,13 @@ mod x86 {
     const UNKNOWN: u8 = 2;
     static AVX2: AtomicU8 = AtomicU8::new(UNKNOWN);
 
-    /// AVX2, with the YMM state enabled by the OS.
+    /// AVX2, BMI1 and BMI2, with the YMM state enabled by the OS.
     pub(crate) fn avx2() -> bool {
-        if cfg!(target_feature = "avx2") {
+        if cfg!(all(
+            target_feature = "avx2",
+            target_feature = "bmi1",
+            target_feature = "bmi2"
+        )) {
             return true;
         }
         if cfg!(miri) {
@@ -37,11 +41,14 @@ mod x86 {
         if !(osxsave && avx) || __cpuid(0).eax < 7 {
             return false;
         }
-        let avx2 = __cpuid_count(7, 0).ebx & (1 << 5) != 0;
+        let leaf7 = __cpuid_count(7, 0).ebx;
+        let bmi1 = leaf7 & (1 << 3) != 0;
+        let avx2 = leaf7 & (1 << 5) != 0;
+        let bmi2 = leaf7 & (1 << 8) != 0;
         // SAFETY: CPUID leaf 1 reported OSXSAVE, so XGETBV is available and XCR0 readable.
         let xcr0 = unsafe { xcr0() };
         // XCR0 bits 1 and 2: the OS saves the XMM and YMM state.
-        avx2 && xcr0 & 0b110 == 0b110
+        avx2 && bmi1 && bmi2 && xcr0 & 0b110 == 0b110
     }
 
     /// # Safety
@@ -78,7 +85,9 @@ mod aarch64_tests {
 mod tests {
     #[test]
     fn avx2_probe_agrees_with_std() {
-        let std_says = std::is_x86_feature_detected!("avx2");
+        let std_says = std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("bmi1")
+            && std::is_x86_feature_detected!("bmi2");
         assert_eq!(super::avx2(), std_says);
         assert_eq!(super::avx2(), std_says);
     }

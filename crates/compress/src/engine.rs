@@ -14,7 +14,7 @@ use crate::backend::Avx2;
 #[cfg(target_arch = "aarch64")]
 use crate::backend::Neon;
 use crate::backend::Scalar;
-use crate::lz4;
+use crate::{deflate, lz4};
 
 /// Which implementation runs. Tests, benches and the CLI iterate [`Backend::ALL`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -22,7 +22,7 @@ use crate::lz4;
 pub enum Backend {
     /// Portable safe Rust, always available: the oracle.
     Scalar,
-    /// x86_64 with AVX2 (Intel Haswell, AMD Zen and later).
+    /// x86_64 with AVX2, BMI1 and BMI2 (Intel Haswell, AMD Zen and later).
     Avx2,
     /// aarch64 with NEON.
     Neon,
@@ -55,7 +55,7 @@ impl Backend {
     pub const fn features(self) -> &'static [&'static str] {
         match self {
             Backend::Scalar => &[],
-            Backend::Avx2 => &["avx2"],
+            Backend::Avx2 => &["avx2", "bmi1", "bmi2"],
             Backend::Neon => &["neon"],
         }
     }
@@ -121,6 +121,28 @@ pub trait Codec: Copy + core::fmt::Debug {
         start: usize,
         dict: &[u8],
     ) -> Result<usize, Error>;
+
+    /// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320; gzip's checksum) continued over
+    /// `data`: start from [`deflate::CRC32_INIT`]; `crc32(0, b"123456789") == 0xCBF4_3926`.
+    fn crc32(&self, crc: u32, data: &[u8]) -> u32;
+
+    /// Adler-32 (RFC 1950; zlib's checksum) continued over `data`: start from
+    /// [`deflate::ADLER32_INIT`]; `adler32(1, b"Wikipedia") == 0x11E6_0398`.
+    fn adler32(&self, adler: u32, data: &[u8]) -> u32;
+
+    /// Decodes the raw DEFLATE stream at the start of `input` into `output`, with `dict` as
+    /// the history before `output[0]` (empty for none); returns `(consumed, produced)`.
+    /// See [`deflate::inflate_raw`].
+    ///
+    /// # Errors
+    /// [`Error::Truncated`], [`Error::Corrupt`], [`Error::OutputTooSmall`].
+    fn inflate(
+        &self,
+        inflater: &mut deflate::Inflater,
+        input: &[u8],
+        output: &mut [u8],
+        dict: &[u8],
+    ) -> Result<(usize, usize), Error>;
 }
 
 /// The fastest backend this CPU supports, chosen once; cheap to copy and to call. Dispatch
@@ -225,5 +247,26 @@ impl Codec for Auto {
         dict: &[u8],
     ) -> Result<usize, Error> {
         dispatch!(self, e => e.lz4_decompress_block(input, output, start, dict))
+    }
+
+    #[inline]
+    fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
+        dispatch!(self, e => e.crc32(crc, data))
+    }
+
+    #[inline]
+    fn adler32(&self, adler: u32, data: &[u8]) -> u32 {
+        dispatch!(self, e => e.adler32(adler, data))
+    }
+
+    #[inline]
+    fn inflate(
+        &self,
+        inflater: &mut deflate::Inflater,
+        input: &[u8],
+        output: &mut [u8],
+        dict: &[u8],
+    ) -> Result<(usize, usize), Error> {
+        dispatch!(self, e => e.inflate(inflater, input, output, dict))
     }
 }

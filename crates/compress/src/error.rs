@@ -99,6 +99,94 @@ pub enum Corruption {
         /// Where they start in the input.
         at: usize,
     },
+    /// A DEFLATE block header with BTYPE 3 (reserved).
+    DeflateBlockType,
+    /// A stored block whose NLEN is not the one's complement of its LEN.
+    DeflateStoredLength {
+        /// LEN as read.
+        len: u16,
+        /// NLEN as read.
+        nlen: u16,
+    },
+    /// A dynamic block declaring more than 286 literal/length or 30 distance codes.
+    DeflateTooManyCodes {
+        /// Literal/length codes declared (HLIT + 257).
+        litlen: usize,
+        /// Distance codes declared (HDIST + 1).
+        distance: usize,
+    },
+    /// Code lengths that describe more codes than the code space holds.
+    DeflateOversubscribedCode {
+        /// Which code: `code-length`, `literal/length` or `distance`.
+        code: &'static str,
+    },
+    /// Code lengths that leave part of the code space unused (allowed only for a single
+    /// one-bit code, or an empty distance code).
+    DeflateIncompleteCode {
+        /// Which code: `code-length`, `literal/length` or `distance`.
+        code: &'static str,
+    },
+    /// Code-length repeat code 16 as the first length of a dynamic block.
+    DeflateRepeatWithoutPrevious,
+    /// A code-length run that goes past the number of codes the block declared.
+    DeflateCodeLengthsOverrun,
+    /// A dynamic block whose end-of-block symbol (256) has no code.
+    DeflateMissingEndOfBlock,
+    /// Literal/length symbol 286 or 287 (they have codes in the fixed code but no meaning).
+    DeflateLitLenSymbol {
+        /// The symbol.
+        symbol: u16,
+    },
+    /// Distance symbol 30 or 31 (they have codes in the fixed code but no meaning).
+    DeflateDistanceSymbol {
+        /// The symbol.
+        symbol: u16,
+    },
+    /// A bit pattern that no code of an incomplete (single-code or empty) code uses.
+    DeflateInvalidCode {
+        /// Which code: `literal/length` or `distance`.
+        code: &'static str,
+    },
+    /// A DEFLATE match reaching further back than the history (output so far plus
+    /// dictionary).
+    DeflateDistanceTooFar {
+        /// The distance in the data.
+        distance: usize,
+        /// Bytes of history available at that point.
+        history: usize,
+    },
+    /// A zlib header whose 16-bit value is not a multiple of 31 (FCHECK).
+    ZlibHeaderCheck {
+        /// The CMF byte.
+        cmf: u8,
+        /// The FLG byte.
+        flg: u8,
+    },
+    /// A zlib compression method other than 8 (deflate).
+    ZlibCompressionMethod {
+        /// The CM field.
+        method: u8,
+    },
+    /// A zlib window size field (CINFO) above 7, i.e. a window above 32 KiB.
+    ZlibWindowSize {
+        /// The CINFO field.
+        cinfo: u8,
+    },
+    /// Not a gzip member: the first two bytes are not `1f 8b`.
+    GzipBadMagic {
+        /// The two bytes read, little-endian.
+        found: u16,
+    },
+    /// A gzip compression method other than 8 (deflate).
+    GzipCompressionMethod {
+        /// The CM byte.
+        method: u8,
+    },
+    /// A gzip header with a reserved flag bit (5, 6 or 7) set.
+    GzipReservedFlags {
+        /// The FLG byte.
+        flags: u8,
+    },
 }
 
 /// Which checksum failed.
@@ -111,6 +199,17 @@ pub enum ChecksumKind {
     Lz4Block,
     /// An LZ4 frame content checksum.
     Lz4Content,
+    /// A zlib stream's Adler-32 trailer.
+    ZlibAdler32,
+    /// The Adler-32 of the dictionary the caller gave, against the DICTID the zlib stream
+    /// names: the wrong dictionary.
+    ZlibDictionary,
+    /// A gzip member's CRC-32 trailer.
+    GzipCrc32,
+    /// A gzip member's ISIZE trailer (decoded size modulo 2^32).
+    GzipSize,
+    /// A gzip header's CRC-16 (FHCRC).
+    GzipHeaderCrc,
 }
 
 /// A valid feature the decoder cannot apply.
@@ -200,6 +299,71 @@ impl fmt::Display for Corruption {
                 f,
                 "LZ4 frame block of {size} bytes exceeds the frame's block maximum of {max}"
             ),
+            Corruption::DeflateBlockType => f.write_str("DEFLATE block type 3 (reserved)"),
+            Corruption::DeflateStoredLength { len, nlen } => write!(
+                f,
+                "DEFLATE stored block length {len:#06x} does not match its complement {nlen:#06x}"
+            ),
+            Corruption::DeflateTooManyCodes { litlen, distance } => write!(
+                f,
+                "DEFLATE block declares {litlen} literal/length and {distance} distance codes (at most 286 and 30)"
+            ),
+            Corruption::DeflateOversubscribedCode { code } => {
+                write!(f, "DEFLATE {code} code is over-subscribed")
+            }
+            Corruption::DeflateIncompleteCode { code } => {
+                write!(f, "DEFLATE {code} code is incomplete")
+            }
+            Corruption::DeflateRepeatWithoutPrevious => {
+                f.write_str("DEFLATE code lengths start with a repeat of the previous length")
+            }
+            Corruption::DeflateCodeLengthsOverrun => {
+                f.write_str("DEFLATE code-length run goes past the declared codes")
+            }
+            Corruption::DeflateMissingEndOfBlock => {
+                f.write_str("DEFLATE block has no code for end-of-block")
+            }
+            Corruption::DeflateLitLenSymbol { symbol } => {
+                write!(
+                    f,
+                    "DEFLATE literal/length symbol {symbol} (valid: 0 to 285)"
+                )
+            }
+            Corruption::DeflateDistanceSymbol { symbol } => {
+                write!(f, "DEFLATE distance symbol {symbol} (valid: 0 to 29)")
+            }
+            Corruption::DeflateInvalidCode { code } => {
+                write!(f, "DEFLATE bit pattern matches no {code} code")
+            }
+            Corruption::DeflateDistanceTooFar { distance, history } => write!(
+                f,
+                "DEFLATE match distance {distance} reaches before the start of the data ({history} bytes of history)"
+            ),
+            Corruption::ZlibHeaderCheck { cmf, flg } => write!(
+                f,
+                "zlib header check failed (CMF {cmf:#04x}, FLG {flg:#04x}: not a multiple of 31)"
+            ),
+            Corruption::ZlibCompressionMethod { method } => {
+                write!(
+                    f,
+                    "zlib compression method {method} (only 8, deflate, exists)"
+                )
+            }
+            Corruption::ZlibWindowSize { cinfo } => {
+                write!(f, "zlib window size field {cinfo} (at most 7, 32 KiB)")
+            }
+            Corruption::GzipBadMagic { found } => {
+                write!(f, "not a gzip member (magic number {found:#06x})")
+            }
+            Corruption::GzipCompressionMethod { method } => {
+                write!(
+                    f,
+                    "gzip compression method {method} (only 8, deflate, exists)"
+                )
+            }
+            Corruption::GzipReservedFlags { flags } => {
+                write!(f, "gzip header flags {flags:#04x} set a reserved bit")
+            }
         }
     }
 }
@@ -210,6 +374,11 @@ impl fmt::Display for ChecksumKind {
             ChecksumKind::Lz4Header => "LZ4 frame header checksum",
             ChecksumKind::Lz4Block => "LZ4 block checksum",
             ChecksumKind::Lz4Content => "LZ4 content checksum",
+            ChecksumKind::ZlibAdler32 => "zlib Adler-32",
+            ChecksumKind::ZlibDictionary => "zlib dictionary id (Adler-32 of the dictionary)",
+            ChecksumKind::GzipCrc32 => "gzip CRC-32",
+            ChecksumKind::GzipSize => "gzip size (ISIZE)",
+            ChecksumKind::GzipHeaderCrc => "gzip header CRC",
         })
     }
 }

@@ -12,6 +12,7 @@
 extern crate std;
 
 mod backend;
+pub mod deflate;
 mod detect;
 mod engine;
 mod error;

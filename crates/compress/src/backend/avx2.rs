@@ -1,4 +1,4 @@
-//! x86_64 with AVX2 (Intel Haswell, AMD Zen and later).
+//! x86_64 with AVX2, BMI1 and BMI2 (Intel Haswell, AMD Zen and later).
 //!
 //! The LZ4 decoder's fast loop lives here, on raw pointers: it decodes sequences while
 //! more than 64 bytes of input and of output room remain, so a short sequence (at most 14
@@ -23,9 +23,9 @@ use core::arch::x86_64::{
 
 use crate::engine::{Backend, Codec};
 use crate::lz4::block::{self, Kernels};
-use crate::{Error, lz4};
+use crate::{Error, deflate, lz4};
 
-/// x86_64 with AVX2. Construct with [`Avx2::new`], which checks the CPU.
+/// x86_64 with AVX2, BMI1 and BMI2. Construct with [`Avx2::new`], which checks the CPU.
 #[derive(Clone, Copy, Debug)]
 pub struct Avx2 {
     _checked: (),
@@ -39,7 +39,7 @@ impl Avx2 {
     }
 
     /// # Safety
-    /// The CPU must support AVX2.
+    /// The CPU must support AVX2, BMI1 and BMI2.
     pub const unsafe fn new_unchecked() -> Self {
         Self { _checked: () }
     }
@@ -75,8 +75,8 @@ impl Kernels for Wide {
 }
 
 /// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
+/// The CPU must support AVX2, BMI1 and BMI2.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
 unsafe fn compress_avx2(
     workspace: &mut lz4::Workspace,
     input: &[u8],
@@ -87,8 +87,8 @@ unsafe fn compress_avx2(
 }
 
 /// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
+/// The CPU must support AVX2, BMI1 and BMI2.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
 unsafe fn compress_linked_avx2(
     workspace: &mut lz4::Workspace,
     data: &[u8],
@@ -200,8 +200,8 @@ unsafe fn wild_match(d: *mut u8, offset: usize, len: usize) {
 /// stopped (a sequence boundary: input position, output position).
 ///
 /// # Safety
-/// The CPU must support AVX2; `start <= output.len()`.
-#[target_feature(enable = "avx2")]
+/// The CPU must support AVX2, BMI1 and BMI2; `start <= output.len()`.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
 unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, usize) {
     let (in_len, out_len) = (input.len(), output.len());
     let mut ip = 0;
@@ -330,9 +330,44 @@ unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, 
     (ip, op)
 }
 
+/// # Safety
+/// The CPU must support AVX2, BMI1 and BMI2.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+unsafe fn inflate_avx2(
+    inflater: &mut deflate::Inflater,
+    input: &[u8],
+    output: &mut [u8],
+    dict: &[u8],
+) -> Result<(usize, usize), Error> {
+    // The shared safe decoder, compiled here with BMI2's flag-free shifts (`shlx`, `shrx`,
+    // `bzhi`) for the bit buffer.
+    deflate::inflate::inflate(inflater, input, output, dict)
+}
+
 impl Codec for Avx2 {
     fn backend(&self) -> Backend {
         Backend::Avx2
+    }
+
+    fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
+        let mut hasher = crc32fast::Hasher::new_with_initial(crc);
+        hasher.update(data);
+        hasher.finalize()
+    }
+
+    fn adler32(&self, adler: u32, data: &[u8]) -> u32 {
+        deflate::adler32::adler32(adler, data)
+    }
+
+    fn inflate(
+        &self,
+        inflater: &mut deflate::Inflater,
+        input: &[u8],
+        output: &mut [u8],
+        dict: &[u8],
+    ) -> Result<(usize, usize), Error> {
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
+        unsafe { inflate_avx2(inflater, input, output, dict) }
     }
 
     fn xxh32(&self, seed: u32, data: &[u8]) -> u32 {
@@ -347,7 +382,7 @@ impl Codec for Avx2 {
         acceleration: u32,
     ) -> Result<usize, Error> {
         lz4::check_input_len(input)?;
-        // SAFETY: an `Avx2` exists only on a CPU with AVX2.
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
         unsafe { compress_avx2(workspace, input, output, acceleration) }
     }
 
@@ -360,7 +395,7 @@ impl Codec for Avx2 {
         acceleration: u32,
     ) -> Result<usize, Error> {
         lz4::check_input_len(data)?;
-        // SAFETY: an `Avx2` exists only on a CPU with AVX2.
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
         unsafe { compress_linked_avx2(workspace, data, start, output, acceleration) }
     }
 
@@ -374,7 +409,7 @@ impl Codec for Avx2 {
         if start > output.len() {
             return block::decompress(input, output, start, dict);
         }
-        // SAFETY: an `Avx2` exists only on a CPU with AVX2; `start <= output.len()`.
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2; `start <= output.len()`.
         let (ip, op) = unsafe { decode_fast(input, output, start) };
         if ip == input.len() && ip > 0 {
             // The fast loop decoded the last sequence (its literals end the block).

@@ -12,7 +12,7 @@ use core::arch::aarch64::{vld1q_u8, vqtbl1q_u8, vst1q_u8};
 
 use crate::engine::{Backend, Codec};
 use crate::lz4::block::{self, Portable};
-use crate::{Error, lz4};
+use crate::{Error, deflate, lz4};
 
 /// aarch64 with NEON. Construct with [`Neon::new`], which checks the CPU.
 #[derive(Clone, Copy, Debug)]
@@ -255,6 +255,26 @@ unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, 
 impl Codec for Neon {
     fn backend(&self) -> Backend {
         Backend::Neon
+    }
+
+    fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
+        let mut hasher = crc32fast::Hasher::new_with_initial(crc);
+        hasher.update(data);
+        hasher.finalize()
+    }
+
+    fn adler32(&self, adler: u32, data: &[u8]) -> u32 {
+        deflate::adler32::adler32(adler, data)
+    }
+
+    fn inflate(
+        &self,
+        inflater: &mut deflate::Inflater,
+        input: &[u8],
+        output: &mut [u8],
+        dict: &[u8],
+    ) -> Result<(usize, usize), Error> {
+        deflate::inflate::inflate(inflater, input, output, dict)
     }
 
     fn xxh32(&self, seed: u32, data: &[u8]) -> u32 {

@@ -4,7 +4,7 @@
 
 use crate::engine::{Backend, Codec};
 use crate::lz4::block::{self, Portable};
-use crate::{Error, lz4};
+use crate::{Error, deflate, lz4};
 
 /// Portable safe Rust, always available: the oracle every other backend must match byte
 /// for byte.
@@ -65,5 +65,25 @@ impl Codec for Scalar {
         dict: &[u8],
     ) -> Result<usize, Error> {
         block::decompress(input, output, start, dict)
+    }
+
+    fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
+        let mut hasher = crc32fast::Hasher::new_with_initial(crc);
+        hasher.update(data);
+        hasher.finalize()
+    }
+
+    fn adler32(&self, adler: u32, data: &[u8]) -> u32 {
+        deflate::adler32::adler32(adler, data)
+    }
+
+    fn inflate(
+        &self,
+        inflater: &mut deflate::Inflater,
+        input: &[u8],
+        output: &mut [u8],
+        dict: &[u8],
+    ) -> Result<(usize, usize), Error> {
+        deflate::inflate::inflate(inflater, input, output, dict)
     }
 }

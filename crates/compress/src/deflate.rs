@@ -1,0 +1,341 @@
+//! Deflate decompression: raw DEFLATE (RFC 1951), zlib (RFC 1950) and gzip (RFC 1952),
+//! one-shot into a caller buffer.
+//!
+//! Every function takes a [`Codec`] (a backend or [`Auto`](crate::Auto)) and an
+//! [`Inflater`], the caller-owned decoder state (its Huffman tables, 11 808 bytes); nothing
+//! is allocated and the stack use per call is small. The whole compressed stream is in
+//! `input` and the whole result goes to `output`, which is also the history matches copy
+//! from. Results are `(consumed, produced)`: the input bytes the stream occupied (bytes
+//! after it are not an error; they are left for the caller) and the bytes written to
+//! `output[..produced]`. Nothing after `output[produced]` is written, on success or error.
+//!
+//! ```
+//! use offload_compress::{Auto, deflate};
+//!
+//! // "hello, hello, hello!" as zlib (written by zlib at level 9).
+//! let stream = [
+//!     0x78, 0xda, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0xd7, 0x51, 0xc8, 0x40, 0xa2, 0x14, 0x01,
+//!     0x4b, 0x1e, 0x06, 0xf6,
+//! ];
+//! let mut inflater = deflate::Inflater::new();
+//! let mut out = [0u8; 64];
+//! let (consumed, produced) =
+//!     deflate::zlib_decompress(Auto::detect(), &mut inflater, &stream, &mut out)?;
+//! assert_eq!(consumed, stream.len());
+//! assert_eq!(&out[..produced], b"hello, hello, hello!");
+//! # Ok::<(), offload_compress::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+use crate::error::{ChecksumKind, Corruption, Unsupported};
+use crate::{Codec, Error};
+
+pub(crate) mod adler32;
+pub(crate) mod inflate;
+pub(crate) mod tables;
+
+use tables::{DIST_ENOUGH, LITLEN_ENOUGH, PRECODE_ENOUGH};
+
+/// The decoder's state: the decode tables of the current block (literal/length 2342
+/// entries, distance 402, code-length 128, all `u32`) and the code lengths being read.
+/// [`Inflater::SIZE`] bytes (11 808 on every target); reuse one across calls. No result
+/// depends on what an earlier call left in it.
+#[derive(Clone)]
+pub struct Inflater {
+    pub(crate) litlen: [u32; LITLEN_ENOUGH],
+    pub(crate) dist: [u32; DIST_ENOUGH],
+    pub(crate) precode: [u32; PRECODE_ENOUGH],
+    /// Code lengths of a dynamic block: literal/length then distance.
+    pub(crate) lens: [u8; tables::MAX_LITLEN_CODES + tables::MAX_DIST_CODES],
+    /// Whether `litlen` and `dist` hold the fixed code (built once, kept until a dynamic
+    /// block replaces them).
+    pub(crate) fixed_loaded: bool,
+}
+
+impl Inflater {
+    /// Size of an inflater in bytes.
+    pub const SIZE: usize = size_of::<Inflater>();
+
+    /// A new inflater.
+    pub const fn new() -> Self {
+        Inflater {
+            litlen: [0; LITLEN_ENOUGH],
+            dist: [0; DIST_ENOUGH],
+            precode: [0; PRECODE_ENOUGH],
+            lens: [0; tables::MAX_LITLEN_CODES + tables::MAX_DIST_CODES],
+            fixed_loaded: false,
+        }
+    }
+}
+
+impl Default for Inflater {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("bytes", &Self::SIZE)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Adler-32 of no data: start a running [`Codec::adler32`] from this.
+pub const ADLER32_INIT: u32 = 1;
+/// The CRC-32 of no data: start a running [`Codec::crc32`] from this.
+pub const CRC32_INIT: u32 = 0;
+
+/// Decodes the raw DEFLATE stream (RFC 1951) at the start of `input` into `output`.
+/// Returns `(consumed, produced)`: the stream's length in bytes (its last block ends in
+/// the last consumed byte; any bytes after it are not looked at) and the bytes written.
+///
+/// # Errors
+/// [`Error::Truncated`] when the input ends before the last block does;
+/// [`Error::OutputTooSmall`] (with `needed: None`) when the data decodes to more than
+/// `output.len()` bytes; [`Error::Corrupt`] for a broken rule (see the crate docs'
+/// strictness list).
+pub fn inflate_raw<C: Codec>(
+    codec: C,
+    inflater: &mut Inflater,
+    input: &[u8],
+    output: &mut [u8],
+) -> Result<(usize, usize), Error> {
+    codec.inflate(inflater, input, output, &[])
+}
+
+/// As [`inflate_raw`], with `dict` as the history before the output (a preset dictionary:
+/// matches may reach back into its last 32 KiB).
+///
+/// # Errors
+/// As [`inflate_raw`].
+pub fn inflate_raw_with_dict<C: Codec>(
+    codec: C,
+    inflater: &mut Inflater,
+    input: &[u8],
+    output: &mut [u8],
+    dict: &[u8],
+) -> Result<(usize, usize), Error> {
+    codec.inflate(inflater, input, output, dict)
+}
+
+/// Decodes the zlib stream (RFC 1950) at the start of `input` into `output` and checks its
+/// Adler-32. Returns `(consumed, produced)` as [`inflate_raw`] does, `consumed` including
+/// the header and the trailer.
+///
+/// # Errors
+/// As [`inflate_raw`], and [`Error::Corrupt`] for a bad header (compression method other
+/// than 8, window above 32 KiB, header check), [`Error::Unsupported`] with
+/// [`Unsupported::Dictionary`] when the stream needs a preset dictionary (use
+/// [`zlib_decompress_with_dict`]), [`Error::Checksum`] when the Adler-32 does not match.
+pub fn zlib_decompress<C: Codec>(
+    codec: C,
+    inflater: &mut Inflater,
+    input: &[u8],
+    output: &mut [u8],
+) -> Result<(usize, usize), Error> {
+    zlib(codec, inflater, input, output, None)
+}
+
+/// As [`zlib_decompress`], with the preset dictionary `dict` for a stream that declares one
+/// (FDICT). The dictionary must be the one the stream names (its Adler-32); a stream without
+/// FDICT decodes without it, as zlib does.
+///
+/// # Errors
+/// As [`zlib_decompress`]; [`Error::Checksum`] with [`ChecksumKind::ZlibDictionary`] when
+/// `dict` is not the dictionary the stream names.
+pub fn zlib_decompress_with_dict<C: Codec>(
+    codec: C,
+    inflater: &mut Inflater,
+    input: &[u8],
+    output: &mut [u8],
+    dict: &[u8],
+) -> Result<(usize, usize), Error> {
+    zlib(codec, inflater, input, output, Some(dict))
+}
+
+fn zlib<C: Codec>(
+    codec: C,
+    inflater: &mut Inflater,
+    input: &[u8],
+    output: &mut [u8],
+    dict: Option<&[u8]>,
+) -> Result<(usize, usize), Error> {
+    let [cmf, flg, ..] = *input else {
+        return Err(Error::Truncated);
+    };
+    if (u16::from(cmf) << 8 | u16::from(flg)) % 31 != 0 {
+        return Err(Corruption::ZlibHeaderCheck { cmf, flg }.into());
+    }
+    if cmf & 0x0F != 8 {
+        return Err(Corruption::ZlibCompressionMethod { method: cmf & 0x0F }.into());
+    }
+    if cmf >> 4 > 7 {
+        return Err(Corruption::ZlibWindowSize { cinfo: cmf >> 4 }.into());
+    }
+    let mut pos = 2;
+    let mut history: &[u8] = &[];
+    if flg & 0x20 != 0 {
+        let id = read_be32(input, pos)?;
+        pos += 4;
+        let Some(dict) = dict else {
+            return Err(Error::Unsupported(Unsupported::Dictionary { id }));
+        };
+        let computed = codec.adler32(ADLER32_INIT, dict);
+        if computed != id {
+            return Err(Error::Checksum {
+                kind: ChecksumKind::ZlibDictionary,
+                stored: id,
+                computed,
+            });
+        }
+        history = dict;
+    }
+    let (consumed, produced) = codec.inflate(inflater, &input[pos..], output, history)?;
+    pos += consumed;
+    let stored = read_be32(input, pos)?;
+    let computed = codec.adler32(ADLER32_INIT, &output[..produced]);
+    if stored != computed {
+        return Err(Error::Checksum {
+            kind: ChecksumKind::ZlibAdler32,
+            stored,
+            computed,
+        });
+    }
+    Ok((pos + 4, produced))
+}
+
+/// gzip header flag bits (RFC 1952 §2.3.1).
+const FHCRC: u8 = 1 << 1;
+const FEXTRA: u8 = 1 << 2;
+const FNAME: u8 = 1 << 3;
+const FCOMMENT: u8 = 1 << 4;
+const FRESERVED: u8 = 0xE0;
+
+/// Decodes the gzip data (RFC 1952) at the start of `input` into `output`: one member, or
+/// several in a row, whose results are concatenated (as `gzip -d` does). Each member's
+/// CRC-32 and size are checked, and the header CRC when the member has one. Returns
+/// `(consumed, produced)` as [`inflate_raw`] does.
+///
+/// After a member, the next one starts if the following two bytes are the gzip magic
+/// (`1f 8b`); otherwise decoding stops and `consumed` tells where the unused bytes begin.
+/// The header's optional fields (extra field, name, comment) are checked for length and
+/// skipped.
+///
+/// # Errors
+/// As [`inflate_raw`], and [`Error::Corrupt`] for a bad header (magic, method, reserved
+/// flags), [`Error::Checksum`] for a CRC-32, size or header CRC mismatch.
+pub fn gzip_decompress<C: Codec>(
+    codec: C,
+    inflater: &mut Inflater,
+    input: &[u8],
+    output: &mut [u8],
+) -> Result<(usize, usize), Error> {
+    let mut pos = 0;
+    let mut produced = 0;
+    loop {
+        let (consumed, n) = gzip_member(codec, inflater, &input[pos..], &mut output[produced..])
+            .map_err(|e| match e {
+                Error::OutputTooSmall { needed: None, .. } => Error::OutputTooSmall {
+                    needed: None,
+                    available: output.len(),
+                },
+                e => e,
+            })?;
+        pos += consumed;
+        produced += n;
+        if !input[pos..].starts_with(&[0x1F, 0x8B]) {
+            return Ok((pos, produced));
+        }
+    }
+}
+
+fn gzip_member<C: Codec>(
+    codec: C,
+    inflater: &mut Inflater,
+    input: &[u8],
+    output: &mut [u8],
+) -> Result<(usize, usize), Error> {
+    let header = input.get(..10).ok_or(Error::Truncated)?;
+    if header[..2] != [0x1F, 0x8B] {
+        return Err(Corruption::GzipBadMagic {
+            found: u16::from_le_bytes([header[0], header[1]]),
+        }
+        .into());
+    }
+    if header[2] != 8 {
+        return Err(Corruption::GzipCompressionMethod { method: header[2] }.into());
+    }
+    let flags = header[3];
+    if flags & FRESERVED != 0 {
+        return Err(Corruption::GzipReservedFlags { flags }.into());
+    }
+    let mut pos = 10;
+    if flags & FEXTRA != 0 {
+        let xlen = input.get(pos..pos + 2).ok_or(Error::Truncated)?;
+        let xlen = usize::from(u16::from_le_bytes([xlen[0], xlen[1]]));
+        pos += 2 + xlen;
+        if pos > input.len() {
+            return Err(Error::Truncated);
+        }
+    }
+    for field in [FNAME, FCOMMENT] {
+        if flags & field != 0 {
+            let end = input[pos..]
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or(Error::Truncated)?;
+            pos += end + 1;
+        }
+    }
+    if flags & FHCRC != 0 {
+        let stored = input.get(pos..pos + 2).ok_or(Error::Truncated)?;
+        let stored = u32::from(u16::from_le_bytes([stored[0], stored[1]]));
+        let computed = codec.crc32(CRC32_INIT, &input[..pos]) & 0xFFFF;
+        if stored != computed {
+            return Err(Error::Checksum {
+                kind: ChecksumKind::GzipHeaderCrc,
+                stored,
+                computed,
+            });
+        }
+        pos += 2;
+    }
+    let (consumed, produced) = codec.inflate(inflater, &input[pos..], output, &[])?;
+    pos += consumed;
+    let stored = read_le32(input, pos)?;
+    let computed = codec.crc32(CRC32_INIT, &output[..produced]);
+    if stored != computed {
+        return Err(Error::Checksum {
+            kind: ChecksumKind::GzipCrc32,
+            stored,
+            computed,
+        });
+    }
+    let stored = read_le32(input, pos + 4)?;
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "ISIZE is the size modulo 2^32 by definition"
+    )]
+    let computed = produced as u32;
+    if stored != computed {
+        return Err(Error::Checksum {
+            kind: ChecksumKind::GzipSize,
+            stored,
+            computed,
+        });
+    }
+    Ok((pos + 8, produced))
+}
+
+fn read_be32(input: &[u8], pos: usize) -> Result<u32, Error> {
+    let b = input.get(pos..pos + 4).ok_or(Error::Truncated)?;
+    Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn read_le32(input: &[u8], pos: usize) -> Result<u32, Error> {
+    let b = input.get(pos..pos + 4).ok_or(Error::Truncated)?;
+    Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}

@@ -1,0 +1,635 @@
+//! Raw DEFLATE decoding (RFC 1951) into one caller buffer, shared safe code that every
+//! backend runs.
+//!
+//! The output buffer is the history: a match copies from bytes already decoded into it
+//! (or, before its start, from a caller dictionary), so no 32 KiB window is kept or copied.
+//!
+//! How it goes (libdeflate's design, in safe Rust):
+//!
+//! - **Bit buffer.** 64 bits, LSB-first. A refill ORs an unaligned 8-byte load in at the
+//!   current fill level and advances the input by the whole bytes that fitted, leaving 56
+//!   to 63 valid bits without a branch. The bits above the fill level are the next input
+//!   bits, so OR-ing them in again later is harmless. Near the end of the input a
+//!   byte-at-a-time refill takes over and appends zero bytes past the end (at most 8); the
+//!   result is only accepted if no appended bit was consumed, otherwise the error is
+//!   [`Error::Truncated`].
+//! - **Tables.** Packed `u32` entries with subtables (see [`tables`](super::tables)); one
+//!   entry gives the symbol and the number of bits for the code *and* its extra bits, so a
+//!   length or distance is decoded with one mask and one shift.
+//! - **Fast loop.** While at least [`FAST_IN`] input bytes and [`FAST_OUT`] output bytes
+//!   remain, nothing needs a bounds decision: 56 bits cover a length code with its extra
+//!   bits and a distance code with its extra bits (20 + 28 bits), and a literal pair plus a
+//!   258-byte match fit in the output. Up to three literals are decoded per refill when
+//!   they come in a row, and the next symbol's table entry is loaded before a match is
+//!   copied, so the load's latency hides behind the copy.
+//! - **Tail loop.** The same decoding with a checked refill and checked output room, one
+//!   symbol at a time, until the block ends.
+//! - **Exact writes.** Match copies move 8 bytes at a time, the last move ending exactly at
+//!   the end of the match (overlapping its predecessor), short periods double their
+//!   pattern, and distance 1 is a fill; no byte after the current position is ever written,
+//!   so `output[produced..]` keeps its contents.
+//!
+//! Work is bounded by the output size: every symbol either writes at least one byte or ends
+//! a block, and every block header consumes input.
+
+#![forbid(unsafe_code)]
+
+use super::Inflater;
+use super::tables::{
+    self, DIST_TABLE_BITS, END_OF_BLOCK, EXCEPTIONAL, Kind, LITERAL, LITLEN_TABLE_BITS,
+    MAX_DIST_CODES, MAX_LITLEN_CODES, PRECODE_ORDER, PRECODE_TABLE_BITS, SUBTABLE, TOTAL_MASK,
+    UNASSIGNED,
+};
+use crate::Error;
+use crate::error::Corruption;
+
+/// Input bytes the fast loop needs ahead of it: two refills of 8 bytes, the first advancing
+/// at most 7.
+const FAST_IN: usize = 16;
+/// Output bytes the fast loop needs ahead of it: two literals and a longest match, rounded
+/// up.
+const FAST_OUT: usize = 264;
+/// Zero bytes the reader may append after the input before the data is truncated for sure.
+const MAX_OVERRUN: usize = 8;
+
+const LITLEN_MASK: u64 = (1 << LITLEN_TABLE_BITS) - 1;
+const DIST_MASK: u64 = (1 << DIST_TABLE_BITS) - 1;
+const PRECODE_MASK: u64 = (1 << PRECODE_TABLE_BITS) - 1;
+
+/// The LSB-first bit reader. `Copy` so the fast loop can work on a local copy that the
+/// compiler keeps in registers.
+#[derive(Clone, Copy)]
+struct Bits<'a> {
+    input: &'a [u8],
+    /// Next input byte to load; may pass `input.len()` by the zero bytes appended.
+    ip: usize,
+    /// Valid bits in the low `left` bits; above them, possibly the next input bits.
+    buf: u64,
+    /// Valid bits in `buf`, at most 63.
+    left: u32,
+}
+
+impl Bits<'_> {
+    /// Fills to 56..=63 valid bits. The caller checked that `ip + 8 <= input.len()`.
+    #[inline(always)]
+    fn refill_fast(&mut self) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&self.input[self.ip..self.ip + 8]);
+        self.buf |= u64::from_le_bytes(word) << self.left;
+        self.ip += ((63 - self.left) >> 3) as usize;
+        self.left |= 56;
+    }
+
+    /// Fills to at least 56 valid bits, appending zero bytes after the end of the input.
+    #[inline(always)]
+    fn refill(&mut self) -> Result<(), Error> {
+        if self.ip + 8 <= self.input.len() {
+            self.refill_fast();
+            Ok(())
+        } else {
+            self.refill_slow()
+        }
+    }
+
+    #[inline(never)]
+    fn refill_slow(&mut self) -> Result<(), Error> {
+        while self.left < 56 {
+            let byte = match self.input.get(self.ip) {
+                Some(&b) => b,
+                None if self.ip - self.input.len() < MAX_OVERRUN => 0,
+                // More zero bytes than the buffer holds: appended bits were consumed.
+                None => return Err(Error::Truncated),
+            };
+            self.buf |= u64::from(byte) << self.left;
+            self.ip += 1;
+            self.left += 8;
+        }
+        Ok(())
+    }
+
+    /// The next `n` bits (`n < 64`, `n <= left`).
+    #[inline(always)]
+    fn peek(&self, n: u32) -> u64 {
+        self.buf & ((1u64 << n) - 1)
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        self.buf >>= n;
+        self.left -= n;
+    }
+
+    /// Consumes the bits of a table entry. Bits 5..=7 of an entry are zero, so the shift
+    /// count can be masked with 63, which x86 and AArch64 shifts do for free: the mask
+    /// leaves the decoder's critical path (load entry, shift, load next entry).
+    #[inline(always)]
+    fn consume_entry(&mut self, entry: u32) {
+        self.buf >>= entry & 63;
+        self.left -= entry & TOTAL_MASK;
+    }
+
+    /// Reads `n <= 16` bits.
+    #[inline(always)]
+    #[expect(clippy::cast_possible_truncation, reason = "n <= 16 bits")]
+    fn take(&mut self, n: u32) -> u32 {
+        let v = self.peek(n) as u32;
+        self.consume(n);
+        v
+    }
+
+    /// Bytes consumed so far, a partly consumed byte included (appended zero bytes count).
+    fn consumed_bytes(&self) -> usize {
+        self.ip - (self.left / 8) as usize
+    }
+
+    /// Whether any bit past the end of the input was consumed.
+    fn past_end(&self) -> bool {
+        // In bits: 8 ip - left > 8 len. (u64: no overflow on 32-bit targets.)
+        self.ip as u64 * 8 - u64::from(self.left) > self.input.len() as u64 * 8
+    }
+}
+
+/// Decodes the raw DEFLATE stream at the start of `input` into `output`; `dict` is the
+/// history before `output[0]`. Returns (input bytes consumed up to the end of the last
+/// block, output bytes written).
+///
+/// Always inlined, with everything hot below it, so that a SIMD backend calling it from
+/// its own `#[target_feature]` function gets the whole decoder compiled for its features
+/// (BMI2 shifts, for one) without a second copy of the source.
+#[inline(always)]
+pub(crate) fn inflate(
+    state: &mut Inflater,
+    input: &[u8],
+    output: &mut [u8],
+    dict: &[u8],
+) -> Result<(usize, usize), Error> {
+    let mut bits = Bits {
+        input,
+        ip: 0,
+        buf: 0,
+        left: 0,
+    };
+    let mut op = 0;
+    let result = blocks(state, &mut bits, output, &mut op, dict);
+    // An error met after consuming appended zero bits is the input's end, whatever rule
+    // the zeros broke.
+    if bits.past_end() {
+        return Err(Error::Truncated);
+    }
+    result?;
+    Ok((bits.consumed_bytes(), op))
+}
+
+#[inline(always)]
+fn blocks(
+    state: &mut Inflater,
+    bits: &mut Bits<'_>,
+    output: &mut [u8],
+    op: &mut usize,
+    dict: &[u8],
+) -> Result<(), Error> {
+    loop {
+        bits.refill()?;
+        let header = bits.take(3);
+        match header >> 1 {
+            0 => stored(bits, output, op)?,
+            1 => state.load_fixed()?,
+            2 => read_dynamic_header(state, bits)?,
+            _ => return Err(Corruption::DeflateBlockType.into()),
+        }
+        if header >> 1 != 0 {
+            // One call site, so the hot loop is inlined once.
+            huffman(state, bits, output, op, dict)?;
+        }
+        if header & 1 != 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// A stored block: byte-aligned LEN, NLEN, LEN raw bytes. Leaves the bit buffer empty.
+fn stored(bits: &mut Bits<'_>, output: &mut [u8], op: &mut usize) -> Result<(), Error> {
+    bits.consume(bits.left & 7);
+    // The bytes still in the buffer were loaded but not consumed: step back over them.
+    let pos = bits.ip - (bits.left / 8) as usize;
+    let input = bits.input;
+    let header = input.get(pos..pos + 4).ok_or(Error::Truncated)?;
+    let len = u16::from_le_bytes([header[0], header[1]]);
+    let nlen = u16::from_le_bytes([header[2], header[3]]);
+    if len != !nlen {
+        return Err(Corruption::DeflateStoredLength { len, nlen }.into());
+    }
+    let len = usize::from(len);
+    let data = input.get(pos + 4..pos + 4 + len).ok_or(Error::Truncated)?;
+    if len > output.len() - *op {
+        return Err(full(output));
+    }
+    output[*op..*op + len].copy_from_slice(data);
+    *op += len;
+    bits.ip = pos + 4 + len;
+    bits.buf = 0;
+    bits.left = 0;
+    Ok(())
+}
+
+/// Reads a dynamic block's code descriptions and builds its tables.
+fn read_dynamic_header(state: &mut Inflater, bits: &mut Bits<'_>) -> Result<(), Error> {
+    state.fixed_loaded = false;
+    bits.refill()?;
+    let hlit = bits.take(5) as usize + 257;
+    let hdist = bits.take(5) as usize + 1;
+    let hclen = bits.take(4) as usize + 4;
+    if hlit > MAX_LITLEN_CODES || hdist > MAX_DIST_CODES {
+        return Err(Corruption::DeflateTooManyCodes {
+            litlen: hlit,
+            distance: hdist,
+        }
+        .into());
+    }
+
+    let mut precode_lens = [0u8; 19];
+    for &sym in &PRECODE_ORDER[..hclen] {
+        bits.refill()?;
+        precode_lens[usize::from(sym)] = low_byte(bits.take(3));
+    }
+    tables::build(
+        &mut state.precode,
+        PRECODE_TABLE_BITS,
+        &precode_lens,
+        Kind::Precode,
+    )?;
+
+    // One run-length coded sequence for both codes' lengths; runs may cross from one into
+    // the other, never past the end.
+    let total = hlit + hdist;
+    let lens = &mut state.lens;
+    let mut i = 0;
+    while i < total {
+        bits.refill()?;
+        // The code-length code is complete, so every entry is a symbol.
+        let entry = state.precode[(bits.buf & PRECODE_MASK) as usize];
+        bits.consume_entry(entry);
+        let (value, run) = match entry >> 16 {
+            sym @ 0..=15 => (low_byte(sym), 1),
+            16 => {
+                let Some(&prev) = i.checked_sub(1).map(|p| &lens[p]) else {
+                    return Err(Corruption::DeflateRepeatWithoutPrevious.into());
+                };
+                (prev, 3 + bits.take(2) as usize)
+            }
+            17 => (0, 3 + bits.take(3) as usize),
+            _ => (0, 11 + bits.take(7) as usize),
+        };
+        if run > total - i {
+            return Err(Corruption::DeflateCodeLengthsOverrun.into());
+        }
+        lens[i..i + run].fill(value);
+        i += run;
+    }
+    if lens[256] == 0 {
+        return Err(Corruption::DeflateMissingEndOfBlock.into());
+    }
+    tables::build(
+        &mut state.litlen,
+        LITLEN_TABLE_BITS,
+        &lens[..hlit],
+        Kind::LitLen,
+    )?;
+    tables::build(
+        &mut state.dist,
+        DIST_TABLE_BITS,
+        &lens[hlit..total],
+        Kind::Dist,
+    )?;
+    Ok(())
+}
+
+#[inline(always)]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "callers pass values below 256"
+)]
+fn low_byte(v: u32) -> u8 {
+    v as u8
+}
+
+#[cold]
+fn full(output: &[u8]) -> Error {
+    Error::OutputTooSmall {
+        needed: None,
+        available: output.len(),
+    }
+}
+
+/// The error for an invalid literal/length entry.
+#[cold]
+fn bad_litlen(entry: u32) -> Error {
+    match entry >> 16 {
+        UNASSIGNED => Corruption::DeflateInvalidCode {
+            code: "literal/length",
+        }
+        .into(),
+        sym => Corruption::DeflateLitLenSymbol {
+            symbol: sym_u16(sym),
+        }
+        .into(),
+    }
+}
+
+/// The error for an invalid distance entry.
+#[cold]
+fn bad_dist(entry: u32) -> Error {
+    match entry >> 16 {
+        UNASSIGNED => Corruption::DeflateInvalidCode { code: "distance" }.into(),
+        sym => Corruption::DeflateDistanceSymbol {
+            symbol: sym_u16(sym),
+        }
+        .into(),
+    }
+}
+
+#[expect(clippy::cast_possible_truncation, reason = "entry values are 16 bits")]
+fn sym_u16(v: u32) -> u16 {
+    v as u16
+}
+
+/// The subtable entry a pointer entry leads to for the bits in `buf`.
+#[inline(always)]
+#[expect(clippy::cast_possible_truncation, reason = "masked to at most 15 bits")]
+fn sub_entry(table: &[u32], pointer: u32, buf: u64, table_bits: u32) -> u32 {
+    let start = (pointer >> 16) as usize;
+    let index_bits = (pointer >> 8) & 0xF;
+    table[start + ((buf >> table_bits) & ((1 << index_bits) - 1)) as usize]
+}
+
+/// The value of a length or distance entry: base plus extra bits, which follow the code.
+#[inline(always)]
+#[expect(clippy::cast_possible_truncation, reason = "masked to at most 28 bits")]
+fn value_of(entry: u32, buf: u64) -> usize {
+    let total = entry & TOTAL_MASK;
+    let code_len = (entry >> 8) & 0xF;
+    (entry >> 16) as usize + ((buf & ((1u64 << total) - 1)) >> code_len) as usize
+}
+
+/// Decodes a distance (the buffer holds enough bits).
+#[inline(always)]
+fn distance(table: &[u32], bits: &mut Bits<'_>) -> Result<usize, Error> {
+    let mut entry = table[(bits.buf & DIST_MASK) as usize];
+    if entry & EXCEPTIONAL != 0 {
+        if entry & SUBTABLE != 0 {
+            entry = sub_entry(table, entry, bits.buf, DIST_TABLE_BITS);
+        }
+        if entry & EXCEPTIONAL != 0 {
+            return Err(bad_dist(entry));
+        }
+    }
+    let d = value_of(entry, bits.buf);
+    bits.consume_entry(entry);
+    Ok(d)
+}
+
+/// Decodes one Huffman-coded block's symbols up to its end-of-block code.
+#[inline(always)]
+fn huffman(
+    state: &Inflater,
+    bits: &mut Bits<'_>,
+    output: &mut [u8],
+    op_out: &mut usize,
+    dict: &[u8],
+) -> Result<(), Error> {
+    let litlen = &state.litlen;
+    let dist = &state.dist;
+    let mut op = *op_out;
+
+    // The fast loop works on a copy of the reader that never escapes, so it stays in
+    // registers; the copy goes back before anything else looks at the reader.
+    let mut local = *bits;
+    let fast = fast_loop(state, &mut local, output, &mut op, dict);
+    *bits = local;
+    if fast? {
+        *op_out = op;
+        return Ok(());
+    }
+
+    // Tail loop: one symbol per refill, every write checked.
+    loop {
+        bits.refill()?;
+        let mut entry = litlen[(bits.buf & LITLEN_MASK) as usize];
+        if entry & SUBTABLE != 0 {
+            entry = sub_entry(litlen, entry, bits.buf, LITLEN_TABLE_BITS);
+        }
+        if entry & LITERAL != 0 {
+            if op == output.len() {
+                return Err(full(output));
+            }
+            bits.consume_entry(entry);
+            output[op] = low_byte(entry >> 16);
+            op += 1;
+            continue;
+        }
+        if entry & EXCEPTIONAL != 0 {
+            if entry & END_OF_BLOCK != 0 {
+                bits.consume_entry(entry);
+                *op_out = op;
+                return Ok(());
+            }
+            return Err(bad_litlen(entry));
+        }
+        let len = value_of(entry, bits.buf);
+        bits.consume_entry(entry);
+        let d = distance(dist, bits)?;
+        if len > output.len() - op {
+            return Err(full(output));
+        }
+        if d > op {
+            copy_from_dict(output, op, d, len, dict)?;
+        } else {
+            copy_match(output, op, d, len);
+        }
+        op += len;
+    }
+}
+
+/// The fast loop: runs while [`FAST_IN`] input and [`FAST_OUT`] output bytes remain, with
+/// no bounds decisions inside. Returns whether the block ended.
+#[inline(always)]
+fn fast_loop(
+    state: &Inflater,
+    bits: &mut Bits<'_>,
+    output: &mut [u8],
+    op_out: &mut usize,
+    dict: &[u8],
+) -> Result<bool, Error> {
+    let litlen = &state.litlen;
+    let dist = &state.dist;
+    let mut op = *op_out;
+    let in_len = bits.input.len();
+    let output_len = output.len();
+    let room =
+        |ip: usize, op: usize| in_len.saturating_sub(ip) >= FAST_IN && output_len - op >= FAST_OUT;
+
+    if !room(bits.ip, op) {
+        return Ok(false);
+    }
+    // Each iteration starts with at least 56 bits in the buffer and the entry of the next
+    // symbol already loaded: the load for the next symbol is issued before the current
+    // match is copied, so its latency hides behind the copy. An iteration refills at most
+    // twice (so it reads at most 15 bytes past `ip`) and writes at most 260 bytes (two
+    // literals and a longest match).
+    bits.refill_fast();
+    let mut entry = litlen[(bits.buf & LITLEN_MASK) as usize];
+    while room(bits.ip, op) {
+        if entry & LITERAL != 0 {
+            bits.consume_entry(entry);
+            output[op] = low_byte(entry >> 16);
+            op += 1;
+            entry = litlen[(bits.buf & LITLEN_MASK) as usize];
+            if entry & LITERAL != 0 {
+                bits.consume_entry(entry);
+                output[op] = low_byte(entry >> 16);
+                op += 1;
+                // Two codes of at most 15 bits are gone: 26 bits remain, enough for a
+                // third literal.
+                entry = litlen[(bits.buf & LITLEN_MASK) as usize];
+                if entry & LITERAL != 0 {
+                    bits.consume_entry(entry);
+                    output[op] = low_byte(entry >> 16);
+                    op += 1;
+                    bits.refill_fast();
+                    entry = litlen[(bits.buf & LITLEN_MASK) as usize];
+                    continue;
+                }
+            }
+            // The entry was looked up from bits the refill keeps in place.
+            bits.refill_fast();
+        }
+        if entry & EXCEPTIONAL != 0 {
+            if entry & SUBTABLE != 0 {
+                entry = sub_entry(litlen, entry, bits.buf, LITLEN_TABLE_BITS);
+                if entry & LITERAL != 0 {
+                    bits.consume_entry(entry);
+                    output[op] = low_byte(entry >> 16);
+                    op += 1;
+                    bits.refill_fast();
+                    entry = litlen[(bits.buf & LITLEN_MASK) as usize];
+                    continue;
+                }
+            }
+            if entry & EXCEPTIONAL != 0 {
+                *op_out = op;
+                if entry & END_OF_BLOCK != 0 {
+                    bits.consume_entry(entry);
+                    return Ok(true);
+                }
+                return Err(bad_litlen(entry));
+            }
+        }
+        let len = value_of(entry, bits.buf);
+        bits.consume_entry(entry);
+        let d = match distance(dist, bits) {
+            Ok(d) => d,
+            Err(e) => {
+                *op_out = op;
+                return Err(e);
+            }
+        };
+        bits.refill_fast();
+        entry = litlen[(bits.buf & LITLEN_MASK) as usize];
+        if d > op {
+            copy_from_dict(output, op, d, len, dict)?;
+        } else {
+            copy_match(output, op, d, len);
+        }
+        op += len;
+    }
+    *op_out = op;
+    Ok(false)
+}
+
+/// A match that starts before the output: its first bytes come from the dictionary.
+#[cold]
+fn copy_from_dict(
+    output: &mut [u8],
+    op: usize,
+    d: usize,
+    len: usize,
+    dict: &[u8],
+) -> Result<(), Error> {
+    let back = d - op;
+    if back > dict.len() {
+        return Err(Corruption::DeflateDistanceTooFar {
+            distance: d,
+            history: op + dict.len(),
+        }
+        .into());
+    }
+    let from_dict = back.min(len);
+    let at = dict.len() - back;
+    output[op..op + from_dict].copy_from_slice(&dict[at..at + from_dict]);
+    if from_dict < len {
+        // The rest starts at output[0]: a plain match of the same distance.
+        copy_match(output, op + from_dict, d, len - from_dict);
+    }
+    Ok(())
+}
+
+/// Writes `len` bytes at `op`, each a copy of the byte `d` before it (`1 <= d <= op`,
+/// `op + len <= output.len()`). Only `output[op..op + len]` is written.
+#[inline(always)]
+fn copy_match(output: &mut [u8], op: usize, d: usize, len: usize) {
+    let src = op - d;
+    if d >= 8 {
+        if len >= 8 {
+            // Every 8-byte source chunk ends at least 8 bytes before its destination, so
+            // it is final when read; the last chunk ends exactly at the end of the match.
+            let mut i = 0;
+            while i + 8 < len {
+                output.copy_within(src + i..src + i + 8, op + i);
+                i += 8;
+            }
+            output.copy_within(src + len - 8..src + len, op + len - 8);
+        } else if len >= 4 {
+            output.copy_within(src..src + 4, op);
+            output.copy_within(src + len - 4..src + len, op + len - 4);
+        } else {
+            for i in 0..len {
+                output[op + i] = output[src + i];
+            }
+        }
+    } else if d == 1 {
+        let byte = output[src];
+        output[op..op + len].fill(byte);
+    } else {
+        // A short period: copy the pattern, then twice as much, and so on. After each step
+        // the bytes written are a whole number of periods, so copying from `src` again
+        // continues the pattern; source and destination never overlap.
+        let mut done = 0;
+        while done < len {
+            let n = (d + done).min(len - done);
+            output.copy_within(src..src + n, op + done);
+            done += n;
+        }
+    }
+}
+
+impl Inflater {
+    /// Builds the fixed code's tables unless they are already loaded.
+    fn load_fixed(&mut self) -> Result<(), Error> {
+        if !self.fixed_loaded {
+            tables::build(
+                &mut self.litlen,
+                LITLEN_TABLE_BITS,
+                &tables::fixed_litlen_lens(),
+                Kind::LitLen,
+            )?;
+            tables::build(
+                &mut self.dist,
+                DIST_TABLE_BITS,
+                &tables::FIXED_DIST_LENS,
+                Kind::Dist,
+            )?;
+            self.fixed_loaded = true;
+        }
+        Ok(())
+    }
+}

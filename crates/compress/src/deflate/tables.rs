@@ -1,0 +1,287 @@
+//! Canonical Huffman decode tables for DEFLATE (RFC 1951 §3.2.2), packed for a decoder that
+//! reads bits LSB-first from a 64-bit buffer.
+//!
+//! A table is indexed by the next `table_bits` input bits (the code's bits reversed, since
+//! DEFLATE stores Huffman codes MSB-first in an LSB-first stream). A code no longer than
+//! `table_bits` fills every slot whose low bits match it; a longer code lives in a subtable
+//! that the main slot for its first `table_bits` bits points to, indexed by the bits after
+//! those. Subtables are sized as zlib's `inflate_table` sizes them, so the largest tables any
+//! valid code can need are 2342 entries (288 symbols, 11 main bits) and 402 (32 symbols, 8
+//! bits) — the bounds zlib's `enough` program computes and libdeflate uses.
+//!
+//! An entry is one `u32`:
+//!
+//! ```text
+//! bits  0..=4   bits to consume for this symbol: code length + extra bits of a length or
+//!               distance (a subtable pointer: the main table's bits)
+//! bits  5..=7   zero (the decoder shifts by `entry & 63`)
+//! bits  8..=11  code length alone, the shift that exposes the extra bits
+//!               (a subtable pointer: the subtable's index bits)
+//! bit  12       end of block
+//! bit  13       subtable pointer
+//! bit  14       exceptional: subtable pointer, end of block, or an invalid code
+//! bit  15       literal
+//! bits 16..=31  literal byte, length base, distance base, precode symbol or subtable start;
+//!               for an invalid entry the forbidden symbol (286, 287, 30, 31) or 0xFFFF for a
+//!               bit pattern no code of an incomplete code uses
+//! ```
+//!
+//! Lengths and distances have no flag, so the hot path tests one bit for "literal" and one
+//! for "anything unusual", and consumes the code and its extra bits with one shift.
+
+#![forbid(unsafe_code)]
+
+use crate::error::Corruption;
+
+/// Bits consumed by the entry (code plus extra bits).
+pub(crate) const TOTAL_MASK: u32 = 0x1F;
+/// Literal flag.
+pub(crate) const LITERAL: u32 = 1 << 15;
+/// Subtable pointer, end of block or invalid code.
+pub(crate) const EXCEPTIONAL: u32 = 1 << 14;
+/// Subtable pointer.
+pub(crate) const SUBTABLE: u32 = 1 << 13;
+/// End of block.
+pub(crate) const END_OF_BLOCK: u32 = 1 << 12;
+/// Value of an invalid entry that no symbol owns.
+pub(crate) const UNASSIGNED: u32 = 0xFFFF;
+
+/// Main-table index bits of the literal/length code.
+pub(crate) const LITLEN_TABLE_BITS: u32 = 11;
+/// Main-table index bits of the distance code.
+pub(crate) const DIST_TABLE_BITS: u32 = 8;
+/// Index bits of the code-length code (its codes are at most 7 bits: no subtables).
+pub(crate) const PRECODE_TABLE_BITS: u32 = 7;
+/// Entries the literal/length table can need (zlib's `enough 288 11 15`).
+pub(crate) const LITLEN_ENOUGH: usize = 2342;
+/// Entries the distance table can need (zlib's `enough 32 8 15`).
+pub(crate) const DIST_ENOUGH: usize = 402;
+/// Entries of the code-length code's table.
+pub(crate) const PRECODE_ENOUGH: usize = 1 << PRECODE_TABLE_BITS;
+
+/// Literal/length symbols a block may declare (HLIT at most 29 + 257).
+pub(crate) const MAX_LITLEN_CODES: usize = 286;
+/// Distance symbols a block may declare (HDIST at most 29 + 1).
+pub(crate) const MAX_DIST_CODES: usize = 30;
+/// Symbols of the fixed literal/length code, 286 and 287 included as unusable placeholders.
+pub(crate) const FIXED_LITLEN_CODES: usize = 288;
+/// Symbols of the fixed distance code, 30 and 31 included as unusable placeholders.
+pub(crate) const FIXED_DIST_CODES: usize = 32;
+/// Longest literal/length or distance code.
+const MAX_CODE_LEN: usize = 15;
+
+/// Length base for symbols 257..=285.
+const LENGTH_BASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
+    163, 195, 227, 258,
+];
+/// Extra bits for symbols 257..=285.
+const LENGTH_EXTRA: [u8; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+/// Distance base for symbols 0..=29.
+const DIST_BASE: [u16; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+];
+/// Extra bits for distance symbols 0..=29.
+const DIST_EXTRA: [u8; 30] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13,
+];
+
+/// Which code a table is for: decides the entries and the error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The code-length code (must be complete).
+    Precode,
+    /// Literal/length.
+    LitLen,
+    /// Distance.
+    Dist,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Precode => "code-length",
+            Kind::LitLen => "literal/length",
+            Kind::Dist => "distance",
+        }
+    }
+
+    /// The entry of `sym` with a code of `len` bits.
+    #[inline]
+    fn entry(self, sym: usize, len: u32) -> u32 {
+        let plain = |value: u32, extra: u32| (value << 16) | (len << 8) | (len + extra);
+        match self {
+            Kind::Precode => plain(index_value(sym), 0),
+            Kind::LitLen => match sym {
+                0..=255 => LITERAL | plain(index_value(sym), 0),
+                256 => EXCEPTIONAL | END_OF_BLOCK | plain(0, 0),
+                257..=285 => plain(
+                    u32::from(LENGTH_BASE[sym - 257]),
+                    u32::from(LENGTH_EXTRA[sym - 257]),
+                ),
+                _ => EXCEPTIONAL | plain(index_value(sym), 0),
+            },
+            Kind::Dist => match sym {
+                0..=29 => plain(u32::from(DIST_BASE[sym]), u32::from(DIST_EXTRA[sym])),
+                _ => EXCEPTIONAL | plain(index_value(sym), 0),
+            },
+        }
+    }
+}
+
+/// A symbol number as an entry value (symbols are below 288).
+#[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "symbols are below 288 and table offsets below 2342"
+)]
+fn index_value(i: usize) -> u32 {
+    i as u32
+}
+
+/// Builds the decode table of the canonical code whose code lengths are `lens` (symbol `i`
+/// has a code of `lens[i]` bits, 0 = unused; every length is at most 15).
+///
+/// Rejects over-subscribed codes, and incomplete codes except the two zlib accepts for
+/// literal/length and distance codes: no code at all (a block without matches may have an
+/// empty distance code) and a single code of one bit. The code-length code must be
+/// complete. Bit patterns an accepted incomplete code leaves unused decode to an invalid
+/// entry.
+pub(crate) fn build(
+    table: &mut [u32],
+    table_bits: u32,
+    lens: &[u8],
+    kind: Kind,
+) -> Result<(), Corruption> {
+    let mut count = [0u16; MAX_CODE_LEN + 1];
+    for &len in lens {
+        count[usize::from(len)] += 1;
+    }
+    count[0] = 0;
+
+    // Kraft sum: `left` is the number of unused codes of the current length.
+    let mut left: i32 = 1;
+    for &c in &count[1..] {
+        left = (left << 1) - i32::from(c);
+        if left < 0 {
+            return Err(Corruption::DeflateOversubscribedCode { code: kind.name() });
+        }
+    }
+    let codes: usize = count.iter().map(|&c| usize::from(c)).sum();
+    let main_len = 1usize << table_bits;
+    if left > 0 {
+        let allowed = kind != Kind::Precode && (codes == 0 || (codes == 1 && count[1] == 1));
+        if !allowed {
+            return Err(Corruption::DeflateIncompleteCode { code: kind.name() });
+        }
+        table[..main_len].fill(EXCEPTIONAL | (UNASSIGNED << 16));
+        if codes == 0 {
+            return Ok(());
+        }
+    }
+
+    // Symbols sorted by code length, then by symbol: canonical order.
+    let mut offsets = [0u16; MAX_CODE_LEN + 2];
+    for len in 1..=MAX_CODE_LEN {
+        offsets[len + 1] = offsets[len] + count[len];
+    }
+    let mut sorted = [0u16; FIXED_LITLEN_CODES];
+    for (sym, &len) in lens.iter().enumerate() {
+        if len != 0 {
+            let slot = &mut offsets[usize::from(len)];
+            sorted[usize::from(*slot)] = sym_u16(sym);
+            *slot += 1;
+        }
+    }
+
+    let mask = main_len - 1;
+    let mut remaining = count;
+    let mut code: u32 = 0; // the canonical code, MSB-first
+    let mut code_len: u32 = 1;
+    let mut next_sub = main_len;
+    let mut sub_prefix = usize::MAX;
+    let mut sub_start = 0;
+    let mut sub_bits: u32 = 0;
+    for &sym in &sorted[..codes] {
+        let sym = usize::from(sym);
+        let len = u32::from(lens[sym]);
+        if len > code_len {
+            code <<= len - code_len;
+            code_len = len;
+        }
+        let reversed = (code.reverse_bits() >> (32 - len)) as usize;
+        let entry = kind.entry(sym, len);
+        // The decoder shifts by `entry & 63`: bits 5..=7 must stay clear.
+        debug_assert_eq!(entry & 0xE0, 0);
+        if len <= table_bits {
+            let mut i = reversed;
+            while i < main_len {
+                table[i] = entry;
+                i += 1 << len;
+            }
+        } else {
+            let prefix = reversed & mask;
+            if prefix != sub_prefix {
+                // A new subtable: as many index bits as it takes for the remaining codes
+                // that share this prefix to fill it.
+                sub_prefix = prefix;
+                sub_bits = len - table_bits;
+                let mut room: i32 = 1 << sub_bits;
+                loop {
+                    room -= i32::from(remaining[(table_bits + sub_bits) as usize]);
+                    if room <= 0 || (table_bits + sub_bits) as usize >= MAX_CODE_LEN {
+                        break;
+                    }
+                    sub_bits += 1;
+                    room <<= 1;
+                }
+                sub_start = next_sub;
+                next_sub += 1 << sub_bits;
+                if next_sub > table.len() {
+                    // Cannot happen for a code that passed the Kraft check; kept so a
+                    // mistake here is an error, not a panic.
+                    return Err(Corruption::DeflateOversubscribedCode { code: kind.name() });
+                }
+                table[prefix] = EXCEPTIONAL
+                    | SUBTABLE
+                    | (index_value(sub_start) << 16)
+                    | (sub_bits << 8)
+                    | table_bits;
+            }
+            let mut i = reversed >> table_bits;
+            while i < 1 << sub_bits {
+                table[sub_start + i] = entry;
+                i += 1 << (len - table_bits);
+            }
+        }
+        remaining[len as usize] -= 1;
+        code += 1;
+    }
+    Ok(())
+}
+
+#[inline]
+#[expect(clippy::cast_possible_truncation, reason = "symbols are below 288")]
+fn sym_u16(sym: usize) -> u16 {
+    sym as u16
+}
+
+/// Code lengths of the fixed literal/length code (RFC 1951 §3.2.6).
+pub(crate) fn fixed_litlen_lens() -> [u8; FIXED_LITLEN_CODES] {
+    let mut lens = [8u8; FIXED_LITLEN_CODES];
+    lens[144..256].fill(9);
+    lens[256..280].fill(7);
+    lens
+}
+
+/// Code lengths of the fixed distance code: 32 codes of 5 bits.
+pub(crate) const FIXED_DIST_LENS: [u8; FIXED_DIST_CODES] = [5; FIXED_DIST_CODES];
+
+/// The order in which a dynamic block header lists the code-length code's lengths.
+pub(crate) const PRECODE_ORDER: [u8; 19] = [
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+];
