@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use clap::Args;
-use offload_compress::{Auto, Backend, Codec, lz4};
+use offload_compress::{Auto, Backend, Codec, Error, deflate, lz4};
 
 use crate::CmdResult;
 use crate::bench::{Case, Runner};
@@ -34,10 +34,12 @@ pub(crate) struct CompressArgs {
 /// `offload decompress --format F [--max-size N] < in > out`.
 #[derive(Debug, Args)]
 pub(crate) struct DecompressArgs {
-    /// lz4-frame (concatenated, skippable and legacy frames too), lz4-block.
+    /// lz4-frame (concatenated, skippable and legacy frames too), lz4-block, deflate (raw),
+    /// zlib, gzip (multi-member files too).
     #[arg(long, value_name = "F")]
     format: String,
-    /// Largest output accepted, in bytes; required for lz4-block, whose size is not stored.
+    /// Largest output accepted, in bytes; required for lz4-block, whose size is not stored
+    /// (default for the others: 4 GiB).
     #[arg(long, value_name = "N")]
     max_size: Option<u64>,
     /// Compression backend: auto (the fastest this CPU has) or one by name.
@@ -45,7 +47,7 @@ pub(crate) struct DecompressArgs {
     backend: String,
 }
 
-const FORMATS: &str = "lz4-frame, lz4-block";
+const FORMATS: &str = "lz4-frame, lz4-block, deflate, zlib, gzip";
 
 fn codec(name: &str) -> Result<Auto, String> {
     pick_backend(
@@ -143,7 +145,7 @@ pub(crate) fn run_decompress(a: &DecompressArgs) -> CmdResult {
             let cap = max.min(input.len().saturating_mul(255));
             let mut out = vec![0u8; cap];
             let n = lz4::decompress_block(codec, &input, &mut out).map_err(|e| match e {
-                offload_compress::Error::OutputTooSmall { .. } => {
+                Error::OutputTooSmall { .. } => {
                     format!("the block decodes to more than --max-size {max} bytes")
                 }
                 e => e.to_string(),
@@ -176,11 +178,48 @@ pub(crate) fn run_decompress(a: &DecompressArgs) -> CmdResult {
             out.flush().map_err(|e| format!("writing stdout: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
-        "deflate" | "zlib" | "gzip" => Err(format!(
-            "--format {}: Deflate decompression is not available yet",
-            a.format
-        )),
+        "deflate" | "zlib" | "gzip" => {
+            let input = read_stdin()?;
+            let out = inflate_all(codec, &a.format, &input, max.unwrap_or(4 << 30))?;
+            write_stdout(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         other => Err(format!("--format: unknown format '{other}' ({FORMATS})")),
+    }
+}
+
+/// Decodes a whole Deflate, zlib or gzip stream. The one-shot decoder needs the output
+/// buffer up front: start at four times the input and double on `OutputTooSmall`, up to
+/// `max`. Bytes after the stream are an error here (a file is one stream).
+fn inflate_all(codec: Auto, format: &str, input: &[u8], max: usize) -> Result<Vec<u8>, String> {
+    let mut inflater = deflate::Inflater::new();
+    let mut cap = input.len().saturating_mul(4).max(64 << 10).min(max);
+    loop {
+        let mut out = vec![0u8; cap];
+        let result = match format {
+            "deflate" => deflate::inflate_raw(codec, &mut inflater, input, &mut out),
+            "zlib" => deflate::zlib_decompress(codec, &mut inflater, input, &mut out),
+            _ => deflate::gzip_decompress(codec, &mut inflater, input, &mut out),
+        };
+        match result {
+            Ok((consumed, produced)) => {
+                if consumed < input.len() {
+                    return Err(format!(
+                        "{} bytes after the end of the {format} stream",
+                        input.len() - consumed
+                    ));
+                }
+                out.truncate(produced);
+                return Ok(out);
+            }
+            Err(Error::OutputTooSmall { .. }) if cap < max => cap = cap.saturating_mul(2).min(max),
+            Err(Error::OutputTooSmall { .. }) => {
+                return Err(format!(
+                    "the data decodes to more than --max-size {max} bytes"
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
     }
 }
 

@@ -44,7 +44,7 @@ enum Command {
     /// Compress stdin to stdout (LZ4 frame or block).
     Compress(compress::CompressArgs),
     /// Decompress stdin to stdout (LZ4 frames, concatenated, skippable and legacy, or a
-    /// block).
+    /// block; raw Deflate, zlib, gzip).
     Decompress(compress::DecompressArgs),
     /// Reed-Solomon erasure coding of files (GF(2^8), ISA-L compatible).
     Ec {

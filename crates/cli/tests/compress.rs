@@ -172,3 +172,59 @@ fn errors_are_one_line() {
         assert_one_line_error(&out);
     }
 }
+
+fn gzip_command(input: &[u8]) -> Option<Vec<u8>> {
+    let child = Command::new("gzip")
+        .args(["-c", "-n"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("the gzip command is not installed: skipping the gzip check");
+        return None;
+    };
+    let mut pipe = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let feeder = std::thread::spawn(move || std::io::Write::write_all(&mut pipe, &data));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(out.status.success());
+    Some(out.stdout)
+}
+
+#[test]
+fn decompresses_gzip_files_and_members() {
+    let data = sample();
+    let Some(mut two) = gzip_command(&data) else {
+        return;
+    };
+    two.extend(gzip_command(b"second member").unwrap());
+    let mut both = data.clone();
+    both.extend_from_slice(b"second member");
+    for backend in backends() {
+        assert_eq!(
+            ok(
+                &["decompress", "--format", "gzip", "--backend", &backend],
+                &two
+            ),
+            both
+        );
+    }
+    // Too small a --max-size, trailing garbage, a truncated member: one-line errors.
+    let mut trailing = two.clone();
+    trailing.extend_from_slice(b"junk");
+    for (args, input) in [
+        (
+            &["decompress", "--format", "gzip", "--max-size", "1000"][..],
+            &two[..],
+        ),
+        (&["decompress", "--format", "gzip"][..], &trailing[..]),
+        (
+            &["decompress", "--format", "gzip"][..],
+            &two[..two.len() - 30],
+        ),
+        (&["decompress", "--format", "zlib"][..], &two[..]),
+    ] {
+        assert_one_line_error(&offload_with_stdin(args, input));
+    }
+}
