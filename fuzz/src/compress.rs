@@ -6,7 +6,10 @@ use offload_compress::{Auto, Backend, Codec, Error, lz4};
 use crate::Input;
 
 fn backends() -> Vec<Auto> {
-    Backend::ALL.iter().filter_map(|&b| Auto::with_backend(b)).collect()
+    Backend::ALL
+        .iter()
+        .filter_map(|&b| Auto::with_backend(b))
+        .collect()
 }
 
 /// Longest output a harness lets a decoder produce.
@@ -22,8 +25,14 @@ fn block_both_ways(codec: Auto, block: &[u8], cap: usize, dict: &[u8]) -> Result
     assert_eq!(a, b, "{:?}", codec.backend());
     let n = a?;
     assert!(n <= cap);
-    assert!(zeros[n..].iter().all(|&x| x == 0), "wrote past the reported length");
-    assert!(ones[n..].iter().all(|&x| x == 0xFF), "wrote past the reported length");
+    assert!(
+        zeros[n..].iter().all(|&x| x == 0),
+        "wrote past the reported length"
+    );
+    assert!(
+        ones[n..].iter().all(|&x| x == 0xFF),
+        "wrote past the reported length"
+    );
     assert_eq!(zeros[..n], ones[..n]);
     zeros.truncate(n);
     Ok(zeros)
@@ -64,7 +73,8 @@ pub fn compress_lz4_frame_decode_untrusted(data: &[u8]) {
             Some(e) => assert_eq!(&got, e, "{:?} differs from Scalar", codec.backend()),
         }
         let Ok(one_shot) = got else { continue };
-        let mut storage = vec![0u8; lz4::FrameDecoder::<Auto>::storage_len(lz4::BlockSize::Max4MiB)];
+        let mut storage =
+            vec![0u8; lz4::FrameDecoder::<Auto>::storage_len(lz4::BlockSize::Max4MiB)];
         let mut dec = lz4::FrameDecoder::new(codec, &mut storage, &[]);
         let mut streamed = Vec::new();
         let mut chunk = vec![0u8; step];
@@ -122,16 +132,32 @@ pub fn compress_lz4_roundtrip(data: &[u8]) {
             .expect("the bound always suffices");
         frame.truncate(m);
         let mut back = vec![0u8; payload.len()];
-        assert_eq!(lz4::decompress_block(codec, &block, &mut back), Ok(payload.len()));
+        assert_eq!(
+            lz4::decompress_block(codec, &block, &mut back),
+            Ok(payload.len())
+        );
         assert_eq!(back, payload);
         back.fill(0);
-        assert_eq!(lz4::decompress_frames(codec, &frame, &mut back, &[]), Ok(payload.len()));
+        assert_eq!(
+            lz4::decompress_frames(codec, &frame, &mut back, &[]),
+            Ok(payload.len())
+        );
         assert_eq!(back, payload);
         match &reference {
             None => reference = Some((block, frame)),
             Some((b, f)) => {
-                assert_eq!(&block, b, "{:?}: block differs from Scalar", codec.backend());
-                assert_eq!(&frame, f, "{:?}: frame differs from Scalar", codec.backend());
+                assert_eq!(
+                    &block,
+                    b,
+                    "{:?}: block differs from Scalar",
+                    codec.backend()
+                );
+                assert_eq!(
+                    &frame,
+                    f,
+                    "{:?}: frame differs from Scalar",
+                    codec.backend()
+                );
             }
         }
     }
@@ -153,7 +179,10 @@ pub fn compress_lz4_vs_lz4_flex(data: &[u8]) {
         assert_eq!(theirs, payload);
         let flex = lz4_flex::block::compress(payload);
         let mut back = vec![0u8; payload.len()];
-        assert_eq!(lz4::decompress_block(codec, &flex, &mut back), Ok(payload.len()));
+        assert_eq!(
+            lz4::decompress_block(codec, &flex, &mut back),
+            Ok(payload.len())
+        );
         assert_eq!(back, payload);
         // The payload itself as an untrusted block.
         let cap = MAX_OUT.min(payload.len() * 8 + 16);
@@ -184,6 +213,74 @@ pub fn compress_lz4_no_stale_output(data: &[u8]) {
             assert_eq!(zeros[..n], ones[..n]);
             assert!(zeros[n..].iter().all(|&x| x == 0));
             assert!(ones[n..].iter().all(|&x| x == 0xFF));
+        }
+    }
+}
+
+/// Arbitrary bytes as raw Deflate, zlib and gzip into every backend, into zero- and
+/// 0xFF-filled buffers: no panic, the same result everywhere, nothing written past the
+/// reported length.
+pub fn compress_inflate_untrusted(data: &[u8]) {
+    use offload_compress::deflate;
+    let mut input = Input::new(data);
+    let cap = usize::from(input.u16()) * 2;
+    let format = input.byte() % 3;
+    let stream = input.rest();
+    let mut expected = None;
+    for codec in backends() {
+        let mut inflater = deflate::Inflater::new();
+        let mut run = |out: &mut [u8]| match format {
+            0 => deflate::inflate_raw(codec, &mut inflater, stream, out),
+            1 => deflate::zlib_decompress(codec, &mut inflater, stream, out),
+            _ => deflate::gzip_decompress(codec, &mut inflater, stream, out),
+        };
+        let mut zeros = vec![0u8; cap];
+        let mut ones = vec![0xFFu8; cap];
+        let a = run(&mut zeros);
+        let b = run(&mut ones);
+        assert_eq!(a, b);
+        let got = a.map(|(consumed, n)| {
+            assert!(consumed <= stream.len() && n <= cap);
+            assert!(
+                zeros[n..].iter().all(|&x| x == 0),
+                "wrote past the reported length"
+            );
+            assert!(
+                ones[n..].iter().all(|&x| x == 0xFF),
+                "wrote past the reported length"
+            );
+            assert_eq!(zeros[..n], ones[..n]);
+            (consumed, zeros[..n].to_vec())
+        });
+        match &expected {
+            None => expected = Some(got),
+            Some(e) => assert_eq!(&got, e, "{:?} differs from Scalar", codec.backend()),
+        }
+    }
+}
+
+/// miniz_oxide both ways: we decode what it compresses (at a level from the input), and on
+/// arbitrary bytes as a raw Deflate stream, when both decoders accept it they agree.
+pub fn compress_inflate_vs_miniz_oxide(data: &[u8]) {
+    use offload_compress::deflate;
+    let mut input = Input::new(data);
+    let level = input.byte() % 11;
+    let payload = input.rest();
+    let packed = miniz_oxide::deflate::compress_to_vec(payload, level);
+    for codec in backends() {
+        let mut inflater = deflate::Inflater::new();
+        let mut out = vec![0u8; payload.len()];
+        assert_eq!(
+            deflate::inflate_raw(codec, &mut inflater, &packed, &mut out),
+            Ok((packed.len(), payload.len()))
+        );
+        assert_eq!(out, payload);
+        let cap = MAX_OUT.min(payload.len() * 16 + 64);
+        let mut mine = vec![0u8; cap];
+        let ours = deflate::inflate_raw(codec, &mut inflater, payload, &mut mine);
+        let theirs = miniz_oxide::inflate::decompress_to_vec_with_limit(payload, cap);
+        if let (Ok((_, n)), Ok(theirs)) = (ours, theirs) {
+            assert_eq!(mine[..n], theirs[..], "both accept the stream and disagree");
         }
     }
 }

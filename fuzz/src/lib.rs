@@ -43,12 +43,18 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("compress_lz4_roundtrip", compress_lz4_roundtrip),
     ("compress_lz4_vs_lz4_flex", compress_lz4_vs_lz4_flex),
     ("compress_lz4_no_stale_output", compress_lz4_no_stale_output),
+    ("compress_inflate_untrusted", compress_inflate_untrusted),
+    (
+        "compress_inflate_vs_miniz_oxide",
+        compress_inflate_vs_miniz_oxide,
+    ),
 ];
 
 mod compress;
 mod flow;
 mod reduce;
 pub use compress::{
+    compress_inflate_untrusted, compress_inflate_vs_miniz_oxide,
     compress_lz4_block_decode_untrusted, compress_lz4_frame_decode_untrusted,
     compress_lz4_no_stale_output, compress_lz4_roundtrip, compress_lz4_vs_lz4_flex,
 };
