@@ -3,6 +3,9 @@
 //! into a 0x00-filled and a 0xFF-filled buffer, and nothing after the reported length is
 //! written (checked by `decode_checked`).
 
+// Safe code only (the hostile-input sweeps): under Miri, which is here for the `unsafe` of the
+// SIMD backends and detection (tests/backends.rs), these would take many minutes.
+#![cfg(not(miri))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -2,6 +2,9 @@
 //! GNU gzip) at every level they have, decoded by ours on every backend and compared byte
 //! for byte with the input; checksums against libdeflate's and naive ones.
 
+// Safe code only (the reference comparisons): under Miri, which is here for the `unsafe` of the
+// SIMD backends and detection (tests/backends.rs), these would take many minutes.
+#![cfg(not(miri))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,6 +1,9 @@
 //! The LZ4 frame format against the `lz4` command (liblz4's CLI, both directions, every
 //! frame option it has) and lz4_flex's frame codec, on every backend; hostile frames.
 
+// Safe code only (frames): under Miri, which is here for the `unsafe` of the
+// SIMD backends and detection (tests/backends.rs), these would take many minutes.
+#![cfg(not(miri))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,6 +1,9 @@
 //! Streaming LZ4 frames: every chunking gives the one-shot bytes (encoder) and the one-shot
 //! output (decoder), on every backend.
 
+// Safe code only (streaming): under Miri, which is here for the `unsafe` of the
+// SIMD backends and detection (tests/backends.rs), these would take many minutes.
+#![cfg(not(miri))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
