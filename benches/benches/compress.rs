@@ -12,6 +12,10 @@
 //!   blocks (liblz4's) decoded.
 //! - `compress/xxh32`, ids `<backend>` and `twox-hash`: xxHash32 (the LZ4 frame checksum)
 //!   of 64 KiB, checked equal first.
+//! - `compress/inflate_<data>_l<level>`, ids `<backend>`, `libdeflate`, `miniz_oxide`: one
+//!   raw Deflate stream of the whole 2 MiB, written by libdeflate at levels 1 and 6,
+//!   decoded into a caller buffer; every decoder's output checked equal first. The compressed
+//!   ratio is printed.
 
 #![allow(
     missing_docs,
@@ -28,7 +32,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use offload_compress::{Auto, Backend, Codec, lz4};
+use offload_compress::{Auto, Backend, Codec, deflate, lz4};
 use offload_testkit::corpus::{self, Kind};
 use offload_testkit::lz4ref;
 
@@ -170,6 +174,59 @@ fn lz4(c: &mut Criterion) {
     }
 }
 
+fn inflate(c: &mut Criterion) {
+    let ours = backends();
+    for (name, data) in data_sets() {
+        for level in [1, 6] {
+            let mut compressor =
+                libdeflater::Compressor::new(libdeflater::CompressionLvl::new(level).unwrap());
+            let mut packed = vec![0u8; compressor.deflate_compress_bound(data.len())];
+            let n = compressor.deflate_compress(&data, &mut packed).unwrap();
+            packed.truncate(n);
+            println!(
+                "deflate {name} level {level}: ratio (compressed/original) {:.4}",
+                n as f64 / data.len() as f64
+            );
+            let mut out = vec![0u8; data.len()];
+            let mut inflater = deflate::Inflater::new();
+            for &(_, codec) in &ours {
+                out.fill(0);
+                assert_eq!(
+                    deflate::inflate_raw(codec, &mut inflater, &packed, &mut out),
+                    Ok((packed.len(), data.len()))
+                );
+                assert!(out == data);
+            }
+            let mut g = c.benchmark_group(format!("compress/inflate_{name}_l{level}"));
+            g.throughput(Throughput::Bytes(data.len() as u64));
+            for &(backend, codec) in &ours {
+                g.bench_function(backend, |b| {
+                    b.iter(|| {
+                        deflate::inflate_raw(codec, &mut inflater, black_box(&packed), &mut out)
+                            .unwrap()
+                    });
+                });
+            }
+            let mut libdeflate = libdeflater::Decompressor::new();
+            g.bench_function("libdeflate", |b| {
+                b.iter(|| {
+                    libdeflate
+                        .deflate_decompress(black_box(&packed), &mut out)
+                        .unwrap()
+                });
+            });
+            g.bench_function("miniz_oxide", |b| {
+                b.iter(|| {
+                    let mut state = miniz_oxide::inflate::core::DecompressorOxide::new();
+                    let flags = miniz_oxide::inflate::core::inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+                    miniz_oxide::inflate::core::decompress(&mut state, black_box(&packed), &mut out, 0, flags)
+                });
+            });
+            g.finish();
+        }
+    }
+}
+
 fn xxh32(c: &mut Criterion) {
     let data = corpus::mixed(64 * 1024, 3);
     let reference = twox_hash::XxHash32::oneshot(0, &data);
@@ -191,6 +248,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1))
         .sample_size(20);
-    targets = lz4, xxh32
+    targets = lz4, inflate, xxh32
 }
 criterion_main!(benches);

@@ -227,14 +227,24 @@ fn inflate_all(codec: Auto, format: &str, input: &[u8], max: usize) -> Result<Ve
 const DATA: usize = 4 << 20;
 const BLOCK: usize = 64 << 10;
 
-/// The compression rows: LZ4 block compress (acceleration 1) and decompress of the
-/// built-in mixed data (text, logs, binary records and random bytes in 64 KiB pieces, the
-/// benches' corpus) in 64 KiB blocks, per backend. Throughput counts uncompressed bytes.
+/// The compression rows: Deflate decompression of the built-in mixed data (text, logs,
+/// binary records and random bytes in 64 KiB pieces, the benches' corpus; 4 MiB compressed
+/// at level 6 by miniz_oxide, one stream), and LZ4 block compress (acceleration 1) and
+/// decompress of it in 64 KiB blocks, per backend. Throughput counts uncompressed bytes.
 pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
     for backend in Backend::ALL {
         if Auto::with_backend(backend).is_none() {
             continue;
         }
+        cases.push(Case {
+            engine: "compress",
+            op: "inflate (deflate -6)".into(),
+            size: DATA,
+            bytes: DATA,
+            items: 0,
+            backend: backend.name(),
+            make: Box::new(move || inflate_runner(backend)),
+        });
         for decompress in [false, true] {
             cases.push(Case {
                 engine: "compress",
@@ -252,6 +262,18 @@ pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
             });
         }
     }
+}
+
+fn inflate_runner(backend: Backend) -> Runner {
+    let codec = Auto::with_backend(backend).unwrap_or_default();
+    let data = offload_testkit::corpus::mixed(DATA, 1);
+    let packed = offload_testkit::corpus::deflate(&data, 6);
+    let mut inflater = deflate::Inflater::new();
+    let mut out = vec![0u8; DATA];
+    Box::new(move || {
+        deflate::inflate_raw(codec, &mut inflater, black_box(&packed), &mut out).ok();
+        black_box(&mut out);
+    })
 }
 
 fn lz4_runner(backend: Backend, decompress: bool) -> Runner {

@@ -217,3 +217,9 @@ pub fn mixed(len: usize, seed: u64) -> Vec<u8> {
     }
     out
 }
+
+/// `data` compressed as raw Deflate at `level` (0 to 10) by miniz_oxide: input for the
+/// inflate rows and benches.
+pub fn deflate(data: &[u8], level: u8) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec(data, level)
+}
