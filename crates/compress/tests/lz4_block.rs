@@ -389,7 +389,12 @@ fn system_files_both_directions() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
+    // No failure file: Miri's isolation has no working directory to put it in.
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { 256 },
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
 
     /// Any bytes round-trip through a block and a frame (with random options) on every
     /// backend, and every backend writes the same bytes.
