@@ -6,7 +6,10 @@ use offload_compress::{Auto, Backend, Codec, Error, lz4};
 use crate::Input;
 
 fn backends() -> Vec<Auto> {
-    Backend::ALL.iter().filter_map(|&b| Auto::with_backend(b)).collect()
+    Backend::ALL
+        .iter()
+        .filter_map(|&b| Auto::with_backend(b))
+        .collect()
 }
 
 /// Longest output a harness lets a decoder produce.
@@ -22,8 +25,14 @@ fn block_both_ways(codec: Auto, block: &[u8], cap: usize, dict: &[u8]) -> Result
     assert_eq!(a, b, "{:?}", codec.backend());
     let n = a?;
     assert!(n <= cap);
-    assert!(zeros[n..].iter().all(|&x| x == 0), "wrote past the reported length");
-    assert!(ones[n..].iter().all(|&x| x == 0xFF), "wrote past the reported length");
+    assert!(
+        zeros[n..].iter().all(|&x| x == 0),
+        "wrote past the reported length"
+    );
+    assert!(
+        ones[n..].iter().all(|&x| x == 0xFF),
+        "wrote past the reported length"
+    );
     assert_eq!(zeros[..n], ones[..n]);
     zeros.truncate(n);
     Ok(zeros)
@@ -64,7 +73,8 @@ pub fn compress_lz4_frame_decode_untrusted(data: &[u8]) {
             Some(e) => assert_eq!(&got, e, "{:?} differs from Scalar", codec.backend()),
         }
         let Ok(one_shot) = got else { continue };
-        let mut storage = vec![0u8; lz4::FrameDecoder::<Auto>::storage_len(lz4::BlockSize::Max4MiB)];
+        let mut storage =
+            vec![0u8; lz4::FrameDecoder::<Auto>::storage_len(lz4::BlockSize::Max4MiB)];
         let mut dec = lz4::FrameDecoder::new(codec, &mut storage, &[]);
         let mut streamed = Vec::new();
         let mut chunk = vec![0u8; step];
@@ -122,16 +132,32 @@ pub fn compress_lz4_roundtrip(data: &[u8]) {
             .expect("the bound always suffices");
         frame.truncate(m);
         let mut back = vec![0u8; payload.len()];
-        assert_eq!(lz4::decompress_block(codec, &block, &mut back), Ok(payload.len()));
+        assert_eq!(
+            lz4::decompress_block(codec, &block, &mut back),
+            Ok(payload.len())
+        );
         assert_eq!(back, payload);
         back.fill(0);
-        assert_eq!(lz4::decompress_frames(codec, &frame, &mut back, &[]), Ok(payload.len()));
+        assert_eq!(
+            lz4::decompress_frames(codec, &frame, &mut back, &[]),
+            Ok(payload.len())
+        );
         assert_eq!(back, payload);
         match &reference {
             None => reference = Some((block, frame)),
             Some((b, f)) => {
-                assert_eq!(&block, b, "{:?}: block differs from Scalar", codec.backend());
-                assert_eq!(&frame, f, "{:?}: frame differs from Scalar", codec.backend());
+                assert_eq!(
+                    &block,
+                    b,
+                    "{:?}: block differs from Scalar",
+                    codec.backend()
+                );
+                assert_eq!(
+                    &frame,
+                    f,
+                    "{:?}: frame differs from Scalar",
+                    codec.backend()
+                );
             }
         }
     }
@@ -153,7 +179,10 @@ pub fn compress_lz4_vs_lz4_flex(data: &[u8]) {
         assert_eq!(theirs, payload);
         let flex = lz4_flex::block::compress(payload);
         let mut back = vec![0u8; payload.len()];
-        assert_eq!(lz4::decompress_block(codec, &flex, &mut back), Ok(payload.len()));
+        assert_eq!(
+            lz4::decompress_block(codec, &flex, &mut back),
+            Ok(payload.len())
+        );
         assert_eq!(back, payload);
         // The payload itself as an untrusted block.
         let cap = MAX_OUT.min(payload.len() * 8 + 16);
