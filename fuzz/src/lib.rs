@@ -48,10 +48,15 @@ pub const TARGETS: &[(&str, Harness)] = &[
         "compress_inflate_vs_miniz_oxide",
         compress_inflate_vs_miniz_oxide,
     ),
+    ("psp_open_untrusted", psp_open_untrusted),
+    ("psp_roundtrip", psp_roundtrip),
+    ("psp_backends_agree", psp_backends_agree),
+    ("psp_gcm_vs_aes_gcm", psp_gcm_vs_aes_gcm),
 ];
 
 mod compress;
 mod flow;
+mod psp;
 mod reduce;
 pub use compress::{
     compress_inflate_untrusted, compress_inflate_vs_miniz_oxide,
@@ -59,6 +64,7 @@ pub use compress::{
     compress_lz4_no_stale_output, compress_lz4_roundtrip, compress_lz4_vs_lz4_flex,
 };
 pub use flow::{flow_classifier_ops, flow_rss_backends_agree, flow_table_ops};
+pub use psp::{psp_backends_agree, psp_gcm_vs_aes_gcm, psp_open_untrusted, psp_roundtrip};
 pub use reduce::{sharp_reduce_backends_agree, sharp_reduce_node_untrusted};
 
 pub use rdma::{

@@ -37,6 +37,7 @@ macro_rules! engine_rows {
 pub(crate) fn backend_rows() -> Vec<BackendRow> {
     use offload_compress::Codec as _;
     use offload_erasure::ErasureCoder as _;
+    use offload_psp::Cipher as _;
     use offload_rdma_wire::Icrc as _;
     use offload_sharp_reduce::Reducer as _;
 
@@ -44,6 +45,7 @@ pub(crate) fn backend_rows() -> Vec<BackendRow> {
     engine_rows!(rows, "compress", offload_compress);
     engine_rows!(rows, "erasure", offload_erasure);
     engine_rows!(rows, "flow", offload_flow);
+    engine_rows!(rows, "psp", offload_psp);
     engine_rows!(rows, "rdma-wire", offload_rdma_wire);
     engine_rows!(rows, "sharp-reduce", offload_sharp_reduce);
     rows
@@ -54,6 +56,7 @@ pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
     crate::compress::bench_cases(cases);
     crate::ec::bench_cases(cases);
     crate::flow::bench_cases(cases);
+    crate::psp::bench_cases(cases);
     crate::reduce::bench_cases(cases);
     crate::roce::bench_cases(cases);
 }

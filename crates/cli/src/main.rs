@@ -12,6 +12,7 @@ mod ec;
 mod engines;
 mod flow;
 mod pcap;
+mod psp;
 mod reduce;
 mod roce;
 

@@ -272,6 +272,10 @@ pub fn encapsulate<C: Cipher>(
     buf.copy_within(payload_start..ip.total_len, psp_start + hlen);
     if mode == Mode::Tunnel && !ip.v6 {
         buf[0] = 0x45;
+        // The outer packet is a whole datagram even when the inner one is a fragment: keep
+        // only DF, or every receiver (this crate's too) drops it as a fragment.
+        let df = be16(buf, 6) & 0x4000;
+        put16(buf, 6, df);
     }
     rewrite_ip(buf, ip.v6, out_ip_len, out_len, PROTO_UDP);
     let udp = &mut buf[out_ip_len..psp_start];

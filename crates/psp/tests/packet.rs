@@ -393,6 +393,24 @@ fn tunnel_ipv4_outer_header_drops_options() {
 }
 
 #[test]
+fn tunnel_ipv4_fragment_gets_a_whole_outer_datagram() {
+    for (frag, outer) in [(0x2000u16, 0u16), (0x6001, 0x4000), (0x0003, 0)] {
+        let mut pkt = inner(false, 17, b"fragment", false);
+        pkt[6..8].copy_from_slice(&frag.to_be_bytes());
+        let c = checksum(&pkt[..20]);
+        pkt[10..12].copy_from_slice(&c.to_be_bytes());
+        let mut sa = TxSa::from_master(&master(), 9, Version::AesGcm128).unwrap();
+        let wire = encap(&Scalar, &mut sa, Mode::Tunnel, &pkt);
+        assert_eq!(be16(&wire, 6), outer, "inner flags/offset {frag:#06x}");
+        assert_eq!(be16(&wire, 10), checksum(&wire[..20]));
+        let mut rx: RxSa = RxSa::new(master());
+        let mut out = wire.clone();
+        let d = decapsulate(&Scalar, &mut rx, &mut out, wire.len()).unwrap();
+        assert_eq!(&out[..d.len], &pkt[..]);
+    }
+}
+
+#[test]
 fn non_tcp_udp_inner_uses_source_port_1000() {
     let pkt = ipv4(1, &[8, 0, 0xF7, 0xFF, 0, 0, 0, 0], false); // ICMP echo
     let mut sa = TxSa::from_master(&master(), 9, Version::AesGcm128).unwrap();
