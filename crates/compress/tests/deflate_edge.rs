@@ -2,6 +2,9 @@
 //! corner cases (fixed blocks, empty and full stored blocks, single and empty codes, the
 //! largest distance, dictionaries, every zlib window size, every gzip header field).
 
+// Safe code only (the Deflate format rules): under Miri, which is here for the `unsafe` of the
+// SIMD backends and detection (tests/backends.rs), these would take minutes.
+#![cfg(not(miri))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,6 +1,9 @@
 //! The LZ4 block codec against liblz4 (the reference C library) and lz4_flex, in both
 //! directions, on every backend; and its behaviour on hostile blocks.
 
+// Safe code only (the LZ4 block codec): under Miri, which is here for the `unsafe` of the
+// SIMD backends and detection (tests/backends.rs), these would take minutes.
+#![cfg(not(miri))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
