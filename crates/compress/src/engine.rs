@@ -68,7 +68,8 @@ impl core::fmt::Display for Backend {
 }
 
 /// The compression engine's kernels. Implemented by [`Scalar`], the SIMD backends and
-/// [`Auto`]. Most callers use the format functions in [`lz4`] instead, which take any
+/// [`Auto`]. The provided methods are the portable code (what [`Scalar`] runs); a backend
+/// overrides those it has a faster kernel for, with identical results. Most callers use the format functions in [`lz4`] instead, which take any
 /// `Codec`.
 pub trait Codec: Copy + core::fmt::Debug {
     /// Which backend this is.
@@ -76,7 +77,9 @@ pub trait Codec: Copy + core::fmt::Debug {
 
     /// xxHash32 of `data` with `seed` (the checksum of the LZ4 frame format):
     /// `xxh32(0, b"") == 0x02CC_5D05`.
-    fn xxh32(&self, seed: u32, data: &[u8]) -> u32;
+    fn xxh32(&self, seed: u32, data: &[u8]) -> u32 {
+        lz4::xxh32::xxh32(seed, data)
+    }
 
     /// Compresses `input` as one LZ4 block into `output`, returning the block's length.
     /// See [`lz4::compress_block`].
@@ -90,7 +93,10 @@ pub trait Codec: Copy + core::fmt::Debug {
         input: &[u8],
         output: &mut [u8],
         acceleration: u32,
-    ) -> Result<usize, Error>;
+    ) -> Result<usize, Error> {
+        lz4::check_input_len(input)?;
+        lz4::block::compress(&mut workspace.table, input, output, acceleration)
+    }
 
     /// Compresses `data[start..]` as one LZ4 block whose matches may reach back into the
     /// last 64 KiB of `data[..start]` (the blocks of a linked frame, compressed in order:
@@ -106,7 +112,10 @@ pub trait Codec: Copy + core::fmt::Debug {
         start: usize,
         output: &mut [u8],
         acceleration: u32,
-    ) -> Result<usize, Error>;
+    ) -> Result<usize, Error> {
+        lz4::check_input_len(data)?;
+        lz4::block::compress_linked(&mut workspace.table, data, start, output, acceleration)
+    }
 
     /// Decodes the LZ4 block `input` into `output[start..]`, with `dict ++ output[..start]`
     /// as the history matches may reach into; returns the number of bytes written after
@@ -124,11 +133,17 @@ pub trait Codec: Copy + core::fmt::Debug {
 
     /// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320; gzip's checksum) continued over
     /// `data`: start from [`deflate::CRC32_INIT`]; `crc32(0, b"123456789") == 0xCBF4_3926`.
-    fn crc32(&self, crc: u32, data: &[u8]) -> u32;
+    fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
+        let mut hasher = crc32fast::Hasher::new_with_initial(crc);
+        hasher.update(data);
+        hasher.finalize()
+    }
 
     /// Adler-32 (RFC 1950; zlib's checksum) continued over `data`: start from
     /// [`deflate::ADLER32_INIT`]; `adler32(1, b"Wikipedia") == 0x11E6_0398`.
-    fn adler32(&self, adler: u32, data: &[u8]) -> u32;
+    fn adler32(&self, adler: u32, data: &[u8]) -> u32 {
+        deflate::adler32::adler32(adler, data)
+    }
 
     /// Decodes the raw DEFLATE stream at the start of `input` into `output`, with `dict` as
     /// the history before `output[0]` (empty for none); returns `(consumed, produced)`.
@@ -142,7 +157,9 @@ pub trait Codec: Copy + core::fmt::Debug {
         input: &[u8],
         output: &mut [u8],
         dict: &[u8],
-    ) -> Result<(usize, usize), Error>;
+    ) -> Result<(usize, usize), Error> {
+        deflate::inflate::inflate(inflater, input, output, dict)
+    }
 }
 
 /// The fastest backend this CPU supports, chosen once; cheap to copy and to call. Dispatch

@@ -13,9 +13,7 @@
 //! that on any valid block (see `LEAVE`), so on success nothing after the returned length
 //! is written, as on the scalar backend.
 //!
-//! The compressor is the shared safe one (`lz4::block::compress`) with the portable kernel,
-//! as on `Scalar` (a 32-byte match-extension kernel measured slower); its bytes are the
-//! scalar ones.
+//! The compressor is the shared safe one (`lz4::block::compress`), as on `Scalar`.
 
 use core::arch::x86_64::{
     _mm_loadu_si128, _mm_shuffle_epi8, _mm_storeu_si128, _mm256_loadu_si256, _mm256_storeu_si256,
@@ -23,7 +21,7 @@ use core::arch::x86_64::{
 
 use crate::engine::{Backend, Codec};
 use crate::lz4::block;
-use crate::{Error, deflate, lz4};
+use crate::{Error, deflate};
 
 /// x86_64 with AVX2, BMI1 and BMI2. Construct with [`Avx2::new`], which checks the CPU.
 #[derive(Clone, Copy, Debug)]
@@ -288,16 +286,6 @@ impl Codec for Avx2 {
         Backend::Avx2
     }
 
-    fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
-        let mut hasher = crc32fast::Hasher::new_with_initial(crc);
-        hasher.update(data);
-        hasher.finalize()
-    }
-
-    fn adler32(&self, adler: u32, data: &[u8]) -> u32 {
-        deflate::adler32::adler32(adler, data)
-    }
-
     fn inflate(
         &self,
         inflater: &mut deflate::Inflater,
@@ -307,34 +295,6 @@ impl Codec for Avx2 {
     ) -> Result<(usize, usize), Error> {
         // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
         unsafe { inflate_avx2(inflater, input, output, dict) }
-    }
-
-    fn xxh32(&self, seed: u32, data: &[u8]) -> u32 {
-        lz4::xxh32::xxh32(seed, data)
-    }
-
-    fn lz4_compress_block(
-        &self,
-        workspace: &mut lz4::Workspace,
-        input: &[u8],
-        output: &mut [u8],
-        acceleration: u32,
-    ) -> Result<usize, Error> {
-        // The shared compressor with the portable kernel: measured on the corpus, a 32-byte
-        // match-extension kernel (and compiling the compressor with AVX2) was 5-10 % slower
-        // than 8-byte steps; LZ4 matches are mostly short.
-        crate::backend::Scalar.lz4_compress_block(workspace, input, output, acceleration)
-    }
-
-    fn lz4_compress_linked(
-        &self,
-        workspace: &mut lz4::Workspace,
-        data: &[u8],
-        start: usize,
-        output: &mut [u8],
-        acceleration: u32,
-    ) -> Result<usize, Error> {
-        crate::backend::Scalar.lz4_compress_linked(workspace, data, start, output, acceleration)
     }
 
     fn lz4_decompress_block(

@@ -6,13 +6,13 @@
 //! short match moves, period replication by table lookup (`TBL`) for offsets under 16, and
 //! hands anything unusual to the safe loop in `lz4::block`, which reports errors exactly. On
 //! success nothing after the returned length is written. The compressor is the shared safe
-//! one with the portable match-extension kernel; its bytes are the scalar ones.
+//! one, as on `Scalar`.
 
 use core::arch::aarch64::{vld1q_u8, vqtbl1q_u8, vst1q_u8};
 
+use crate::Error;
 use crate::engine::{Backend, Codec};
-use crate::lz4::block::{self, Portable};
-use crate::{Error, deflate, lz4};
+use crate::lz4::block;
 
 /// aarch64 with NEON. Construct with [`Neon::new`], which checks the CPU.
 #[derive(Clone, Copy, Debug)]
@@ -255,60 +255,6 @@ unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, 
 impl Codec for Neon {
     fn backend(&self) -> Backend {
         Backend::Neon
-    }
-
-    fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
-        let mut hasher = crc32fast::Hasher::new_with_initial(crc);
-        hasher.update(data);
-        hasher.finalize()
-    }
-
-    fn adler32(&self, adler: u32, data: &[u8]) -> u32 {
-        deflate::adler32::adler32(adler, data)
-    }
-
-    fn inflate(
-        &self,
-        inflater: &mut deflate::Inflater,
-        input: &[u8],
-        output: &mut [u8],
-        dict: &[u8],
-    ) -> Result<(usize, usize), Error> {
-        deflate::inflate::inflate(inflater, input, output, dict)
-    }
-
-    fn xxh32(&self, seed: u32, data: &[u8]) -> u32 {
-        lz4::xxh32::xxh32(seed, data)
-    }
-
-    fn lz4_compress_block(
-        &self,
-        workspace: &mut lz4::Workspace,
-        input: &[u8],
-        output: &mut [u8],
-        acceleration: u32,
-    ) -> Result<usize, Error> {
-        lz4::check_input_len(input)?;
-        block::compress(Portable, &mut workspace.table, input, output, acceleration)
-    }
-
-    fn lz4_compress_linked(
-        &self,
-        workspace: &mut lz4::Workspace,
-        data: &[u8],
-        start: usize,
-        output: &mut [u8],
-        acceleration: u32,
-    ) -> Result<usize, Error> {
-        lz4::check_input_len(data)?;
-        block::compress_linked(
-            Portable,
-            &mut workspace.table,
-            data,
-            start,
-            output,
-            acceleration,
-        )
     }
 
     fn lz4_decompress_block(
