@@ -22,7 +22,7 @@ pub const LEGACY_MAGIC: u32 = 0x184C_2102;
 /// Skippable frames use the 16 magic numbers from this one up.
 pub const SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
 /// Uncompressed size of a legacy frame's blocks (the last may be shorter).
-const LEGACY_BLOCK: usize = 8 << 20;
+pub(crate) const LEGACY_BLOCK: usize = 8 << 20;
 /// The longest frame header: magic, FLG, BD, content size, dictionary id, header checksum.
 pub const MAX_HEADER_LEN: usize = 4 + 2 + 8 + 4 + 1;
 
@@ -379,7 +379,7 @@ pub fn decompress_frame<C: Codec>(
     dict: &[u8],
 ) -> Result<(usize, usize), Error> {
     let magic = u32_at(input, 0)?;
-    if magic & 0xFFFF_FFF0 == SKIPPABLE_MAGIC {
+    if is_skippable(magic) {
         let len = u32_at(input, 4)? as usize;
         let end = 8usize.checked_add(len).ok_or(Error::Truncated)?;
         if end > input.len() {
@@ -420,16 +420,8 @@ pub fn decompress_frame<C: Codec>(
         let data = input.get(ip..ip + size).ok_or(Error::Truncated)?;
         ip += size;
         if info.block_checksum {
-            let stored_sum = u32_at(input, ip)?;
+            check_block_sum(codec, data, u32_at(input, ip)?)?;
             ip += 4;
-            let computed = codec.xxh32(0, data);
-            if stored_sum != computed {
-                return Err(Error::Checksum {
-                    kind: ChecksumKind::Lz4Block,
-                    stored: stored_sum,
-                    computed,
-                });
-            }
         }
         let produced = if stored {
             let available = output.len();
@@ -502,8 +494,26 @@ fn decode_block<C: Codec>(
 }
 
 /// Whether `word` starts a frame of any kind.
-fn is_magic(word: u32) -> bool {
-    word == MAGIC || word == LEGACY_MAGIC || word & 0xFFFF_FFF0 == SKIPPABLE_MAGIC
+pub(crate) fn is_magic(word: u32) -> bool {
+    word == MAGIC || word == LEGACY_MAGIC || is_skippable(word)
+}
+
+/// Whether `word` is one of the 16 skippable-frame magic numbers.
+pub(crate) fn is_skippable(word: u32) -> bool {
+    word & 0xFFFF_FFF0 == SKIPPABLE_MAGIC
+}
+
+/// Checks a block's stored checksum against its data.
+pub(crate) fn check_block_sum<C: Codec>(codec: C, data: &[u8], stored: u32) -> Result<(), Error> {
+    let computed = codec.xxh32(0, data);
+    if stored != computed {
+        return Err(Error::Checksum {
+            kind: ChecksumKind::Lz4Block,
+            stored,
+            computed,
+        });
+    }
+    Ok(())
 }
 
 /// A legacy frame: the magic, then blocks of (u32 size, compressed data), each decoding

@@ -12,7 +12,7 @@
 #![forbid(unsafe_code)]
 
 use super::frame::{
-    self, BlockSize, FrameInfo, FrameOptions, LEGACY_MAGIC, MAGIC, MAX_HEADER_LEN, SKIPPABLE_MAGIC,
+    self, BlockSize, FrameInfo, FrameOptions, LEGACY_BLOCK, LEGACY_MAGIC, MAGIC, MAX_HEADER_LEN,
 };
 use super::xxh32::Xxh32;
 use crate::error::{ChecksumKind, Corruption, Unsupported};
@@ -20,8 +20,6 @@ use crate::{Codec, Error, lz4};
 
 /// The history a linked block may refer to.
 const WINDOW: usize = 64 * 1024;
-/// Uncompressed size of a legacy frame's blocks.
-const LEGACY_BLOCK: usize = 8 << 20;
 
 /// What a streaming call did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -487,10 +485,7 @@ impl<'a, C: Codec> FrameDecoder<'a, C> {
                     self.small_fill = 0;
                     let word = self.small_u32(0);
                     if self.legacy {
-                        if word == MAGIC
-                            || word == LEGACY_MAGIC
-                            || word & 0xFFFF_FFF0 == SKIPPABLE_MAGIC
-                        {
+                        if frame::is_magic(word) {
                             // The next frame starts: its magic is already collected.
                             self.legacy = false;
                             self.small_fill = 4;
@@ -590,7 +585,7 @@ impl<'a, C: Codec> FrameDecoder<'a, C> {
     /// A magic number has been collected in `small`: set up the frame it starts.
     fn start_frame(&mut self, input: &[u8], consumed: &mut usize) -> Result<(), Error> {
         let magic = self.small_u32(0);
-        if magic & 0xFFFF_FFF0 == SKIPPABLE_MAGIC {
+        if frame::is_skippable(magic) {
             if !self.collect(input, consumed, 8) {
                 return Ok(());
             }
@@ -743,14 +738,7 @@ fn decode_into<C: Codec>(
         (block, None)
     };
     if let Some(stored) = sum {
-        let computed = codec.xxh32(0, data);
-        if stored != computed {
-            return Err(Error::Checksum {
-                kind: ChecksumKind::Lz4Block,
-                stored,
-                computed,
-            });
-        }
+        frame::check_block_sum(codec, data, stored)?;
     }
     if raw {
         front[hist..hist + data.len()].copy_from_slice(data);
