@@ -1,4 +1,5 @@
-//! CPU feature detection without `std`, cached in an atomic (x86_64: CPUID and XGETBV).
+//! CPU feature detection without `std`, cached in an atomic (x86_64: CPUID and XGETBV;
+//! aarch64: the kernel's `AT_HWCAP`, through `cpufeatures`).
 //!
 //! A hand-written probe rather than `cpufeatures`: `cpufeatures` 0.3 demands the AVX-512
 //! (ZMM) register state for `vaes` and `vpclmulqdq`, so it answers "no" on CPUs that have
@@ -69,6 +70,34 @@ mod x86 {
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub(crate) use x86::avx2;
+
+/// aarch64: NEON (part of the target) and the Cryptographic Extension's AES and PMULL
+/// instructions, from `AT_HWCAP` on Linux and Android through `cpufeatures` (no `std`
+/// needed; on other systems it answers from the compile-time features alone).
+#[cfg(target_arch = "aarch64")]
+pub(crate) fn neon_aes() -> bool {
+    if cfg!(all(target_feature = "neon", target_feature = "aes")) {
+        return true;
+    }
+    if cfg!(miri) || !cfg!(target_feature = "neon") {
+        return false;
+    }
+    aes_token::get()
+}
+
+#[cfg(target_arch = "aarch64")]
+cpufeatures::new!(aes_token, "aes");
+
+#[cfg(all(test, not(miri), target_arch = "aarch64"))]
+mod aarch64_tests {
+    #[test]
+    fn aes_probe_agrees_with_std() {
+        let std_says = std::arch::is_aarch64_feature_detected!("neon")
+            && std::arch::is_aarch64_feature_detected!("aes")
+            && std::arch::is_aarch64_feature_detected!("pmull");
+        assert_eq!(super::neon_aes(), std_says);
+    }
+}
 
 #[cfg(all(test, not(miri), target_arch = "x86_64", target_feature = "sse2"))]
 mod tests {

@@ -5,6 +5,8 @@
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use crate::backend::Avx2;
+#[cfg(target_arch = "aarch64")]
+use crate::backend::Neon;
 use crate::backend::Scalar;
 use crate::{Error, GcmKey};
 
@@ -18,17 +20,21 @@ pub enum Backend {
     /// x86_64 with AES-NI, PCLMULQDQ, AVX2 and 256-bit VAES and VPCLMULQDQ (AMD Zen 3 and
     /// later, Intel Ice Lake and later): a fused AES-CTR + GHASH kernel on YMM registers.
     Avx2,
+    /// aarch64 with the Cryptographic Extension (AESE/AESMC and PMULL): a fused AES-CTR +
+    /// GHASH kernel on NEON registers.
+    Neon,
 }
 
 impl Backend {
     /// Every backend, fastest first.
-    pub const ALL: [Backend; 2] = [Backend::Avx2, Backend::Scalar];
+    pub const ALL: [Backend; 3] = [Backend::Avx2, Backend::Neon, Backend::Scalar];
 
-    /// Lower-case name: `scalar`, `avx2`.
+    /// Lower-case name: `scalar`, `avx2`, `neon`.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Scalar => "scalar",
             Backend::Avx2 => "avx2",
+            Backend::Neon => "neon",
         }
     }
 
@@ -37,14 +43,17 @@ impl Backend {
         match self {
             Backend::Scalar => true,
             Backend::Avx2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
+            Backend::Neon => cfg!(target_arch = "aarch64"),
         }
     }
 
-    /// CPU features the backend needs (names as `is_x86_feature_detected!` spells them).
+    /// CPU features the backend needs (names as `is_x86_feature_detected!` and
+    /// `is_aarch64_feature_detected!` spell them).
     pub const fn features(self) -> &'static [&'static str] {
         match self {
             Backend::Scalar => &[],
             Backend::Avx2 => &["aes", "avx2", "vaes", "vpclmulqdq", "pclmulqdq"],
+            Backend::Neon => &["neon", "aes"],
         }
     }
 }
@@ -132,6 +141,9 @@ pub enum Auto {
     /// See `Avx2`.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     Avx2(Avx2),
+    /// See `Neon`.
+    #[cfg(target_arch = "aarch64")]
+    Neon(Neon),
 }
 
 impl Auto {
@@ -150,6 +162,8 @@ impl Auto {
             Backend::Scalar => Some(Auto::Scalar(Scalar)),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Backend::Avx2 => Avx2::new().map(Auto::Avx2),
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon => Neon::new().map(Auto::Neon),
             #[allow(
                 unreachable_patterns,
                 reason = "which arms exist depends on the target"
@@ -172,6 +186,8 @@ macro_rules! dispatch {
             Auto::Scalar($e) => $call,
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx2($e) => $call,
+            #[cfg(target_arch = "aarch64")]
+            Auto::Neon($e) => $call,
         }
     };
 }

@@ -114,8 +114,9 @@ impl Schedule {
 }
 
 /// An AES-GCM key, expanded once: the AES-128 or AES-256 key schedule and the GHASH key
-/// `H = AES_K(0^128)` (held by GHASH in its multiplication-ready form), and on x86_64 CPUs
-/// with the `Avx2` backend also that backend's round keys and 8 powers of `H`.
+/// `H = AES_K(0^128)` (held by GHASH in its multiplication-ready form), and on CPUs with
+/// the `Avx2` (x86_64) or `Neon` (aarch64) backend also that backend's round keys and 8
+/// powers of `H`.
 ///
 /// Built from an [`SaKey`] with [`GcmKey::new`] and used by every [`Cipher`](crate::Cipher)
 /// backend. Wiped on drop (the `aes` and `ghash` crates zeroize their state, built with their
@@ -128,6 +129,9 @@ pub struct GcmKey {
     /// The `Avx2` backend's form of the key, when the CPU has that backend.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub(crate) simd: Option<crate::backend::avx2::KeyState>,
+    /// The `Neon` backend's form of the key, when the CPU has that backend.
+    #[cfg(target_arch = "aarch64")]
+    pub(crate) simd: Option<crate::backend::neon::KeyState>,
 }
 
 impl GcmKey {
@@ -152,6 +156,8 @@ impl GcmKey {
             ghash,
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             simd: crate::backend::Avx2::new().map(|a| a.expand(key.as_bytes())),
+            #[cfg(target_arch = "aarch64")]
+            simd: crate::backend::Neon::new().map(|n| n.expand(key.as_bytes())),
         }
     }
 

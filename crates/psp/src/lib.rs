@@ -16,6 +16,8 @@ mod sa;
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub use backend::Avx2;
+#[cfg(target_arch = "aarch64")]
+pub use backend::Neon;
 pub use backend::Scalar;
 pub use engine::{Auto, Backend, Cipher, MAX_MESSAGE_LEN, NONCE_LEN, TAG_LEN};
 pub use error::Error;
