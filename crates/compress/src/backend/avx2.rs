@@ -14,9 +14,14 @@
 //! is written, as on the scalar backend.
 //!
 //! The compressor is the shared safe one (`lz4::block::compress`), as on `Scalar`.
+//!
+//! Adler-32 sums 32 bytes per step in vector lanes (see [`adler32_avx2`]); Deflate decoding
+//! is the shared safe decoder compiled with BMI2.
 
 use core::arch::x86_64::{
-    _mm_loadu_si128, _mm_shuffle_epi8, _mm_storeu_si128, _mm256_loadu_si256, _mm256_storeu_si256,
+    __m256i, _mm_loadu_si128, _mm_shuffle_epi8, _mm_storeu_si128, _mm256_add_epi32,
+    _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_sad_epu8,
+    _mm256_set1_epi16, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_storeu_si256,
 };
 
 use crate::engine::{Backend, Codec};
@@ -267,6 +272,76 @@ unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, 
     (ip, op)
 }
 
+/// The Adler-32 modulus.
+const ADLER_MOD: u64 = 65_521;
+/// 32-byte chunks summed before the lanes are folded into the scalar sums: every lane
+/// stays below 2^32 (the prefix-sum lanes, the largest, reach about
+/// `1024^2 / 2 * 8 * 255 < 2^31`).
+const ADLER_CHUNKS: usize = 1024;
+
+/// Adler-32 over 32-byte chunks in AVX2 lanes.
+///
+/// For a run of `n = 32 K` bytes `x_0 .. x_{n-1}` starting from sums `(a, b)`:
+/// `a' = a + sum x_i` and `b' = b + n a + sum (n - i) x_i`. Split by chunk `k` with byte
+/// `j`: `n - i = 32 (K - 1 - k) + (32 - j)`, so
+/// `sum (n - i) x_i = 32 sum_k (K - 1 - k) S_k + sum_k sum_j (32 - j) x_{32k+j}`, where `S_k`
+/// is chunk `k`'s byte sum. Per chunk: `vpsadbw` against zero gives `S_k` in four 64-bit
+/// lanes; before adding it, the running total of the earlier chunks' sums is added to a
+/// prefix accumulator (after `K` chunks that accumulator is `sum_k (K - 1 - k) S_k`);
+/// `vpmaddubsw` with the weights 32..1 and `vpmaddwd` with ones give the weighted sum in
+/// eight 32-bit lanes. Every [`ADLER_CHUNKS`] chunks the lanes are added up and reduced
+/// modulo 65521 in 64-bit scalars; the last `< 32` bytes go through the portable kernel.
+#[target_feature(enable = "avx2")]
+fn adler32_avx2(adler: u32, data: &[u8]) -> u32 {
+    let mut a = u64::from(adler & 0xFFFF) % ADLER_MOD;
+    let mut b = u64::from(adler >> 16) % ADLER_MOD;
+    let (chunks, tail) = data.as_chunks::<32>();
+    let weights = _mm256_setr_epi8(
+        32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10,
+        9, 8, 7, 6, 5, 4, 3, 2, 1,
+    );
+    let ones = _mm256_set1_epi16(1);
+    let zero = _mm256_setzero_si256();
+    for run in chunks.chunks(ADLER_CHUNKS) {
+        let mut sums = zero;
+        let mut prefix = zero;
+        let mut weighted = zero;
+        for chunk in run {
+            // SAFETY: `chunk` is 32 readable bytes; the load has no alignment requirement.
+            let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
+            prefix = _mm256_add_epi32(prefix, sums);
+            sums = _mm256_add_epi32(sums, _mm256_sad_epu8(v, zero));
+            weighted = _mm256_add_epi32(
+                weighted,
+                _mm256_madd_epi16(_mm256_maddubs_epi16(v, weights), ones),
+            );
+        }
+        let n = 32 * run.len() as u64;
+        let byte_sum = lanes_sum(sums);
+        b += n * a + 32 * lanes_sum(prefix) + lanes_sum(weighted);
+        a += byte_sum;
+        a %= ADLER_MOD;
+        b %= ADLER_MOD;
+    }
+    #[expect(clippy::cast_possible_truncation, reason = "both sums are below 65521")]
+    let adler = ((b << 16) | a) as u32;
+    deflate::adler32::adler32(adler, tail)
+}
+
+/// The sum of the eight unsigned 32-bit lanes of `v`, in 64 bits.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn lanes_sum(v: __m256i) -> u64 {
+    let mut lanes = [0u8; 32];
+    // SAFETY: `lanes` is 32 writable bytes; the store has no alignment requirement.
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), v) };
+    let (words, _) = lanes.as_chunks::<4>();
+    words
+        .iter()
+        .map(|w| u64::from(u32::from_le_bytes(*w)))
+        .sum()
+}
+
 /// # Safety
 /// The CPU must support AVX2, BMI1 and BMI2.
 #[target_feature(enable = "avx2,bmi1,bmi2")]
@@ -284,6 +359,11 @@ unsafe fn inflate_avx2(
 impl Codec for Avx2 {
     fn backend(&self) -> Backend {
         Backend::Avx2
+    }
+
+    fn adler32(&self, adler: u32, data: &[u8]) -> u32 {
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2.
+        unsafe { adler32_avx2(adler, data) }
     }
 
     fn inflate(

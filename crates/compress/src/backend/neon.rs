@@ -6,13 +6,17 @@
 //! short match moves, period replication by table lookup (`TBL`) for offsets under 16, and
 //! hands anything unusual to the safe loop in `lz4::block`, which reports errors exactly. On
 //! success nothing after the returned length is written. The compressor is the shared safe
-//! one, as on `Scalar`.
+//! one, as on `Scalar`. Adler-32 sums 32 bytes per step in vector lanes (see
+//! [`adler32_neon`]).
 
-use core::arch::aarch64::{vld1q_u8, vqtbl1q_u8, vst1q_u8};
+use core::arch::aarch64::{
+    uint32x4_t, vaddlvq_u32, vaddq_u16, vaddq_u32, vdupq_n_u32, vget_low_u8, vld1q_u8,
+    vmlal_high_u8, vmlal_u8, vmull_u8, vpadalq_u16, vpaddlq_u8, vqtbl1q_u8, vst1q_u8,
+};
 
-use crate::Error;
 use crate::engine::{Backend, Codec};
 use crate::lz4::block;
+use crate::{Error, deflate};
 
 /// aarch64 with NEON. Construct with [`Neon::new`], which checks the CPU.
 #[derive(Clone, Copy, Debug)]
@@ -252,9 +256,71 @@ unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, 
     (ip, op)
 }
 
+/// The Adler-32 modulus.
+const ADLER_MOD: u64 = 65_521;
+/// 32-byte chunks summed before the lanes are folded into the scalar sums: every lane
+/// stays below 2^32 (the prefix-sum lanes, the largest, reach about
+/// `1024^2 / 2 * 8 * 255 < 2^31`).
+const ADLER_CHUNKS: usize = 1024;
+
+/// Weights 32..1 of the bytes of a 32-byte chunk in `b`'s sum.
+const ADLER_WEIGHTS: [u8; 32] = [
+    32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9,
+    8, 7, 6, 5, 4, 3, 2, 1,
+];
+
+/// Adler-32 over 32-byte chunks in NEON lanes: the decomposition of the Avx2 kernel (see
+/// `adler32_avx2` in `backend/avx2.rs`): for `n = 32 K` bytes from sums `(a, b)`,
+/// `b' = b + n a + 32 sum_k (K - 1 - k) S_k + sum_k sum_j (32 - j) x_{32k+j}`. Per chunk:
+/// the running total of earlier chunk sums goes into a prefix accumulator, `UADDLP`/`UADALP`
+/// add the chunk's bytes into four 32-bit lanes, and `UMULL`/`UMLAL` with the weights
+/// 32..1 (four products per 16-bit lane, at most 32640) then `UADALP` give the weighted
+/// sum. Every [`ADLER_CHUNKS`] chunks the lanes are added up (`ADDV`) and reduced modulo
+/// 65521 in 64-bit scalars; the last `< 32` bytes go through the portable kernel.
+#[target_feature(enable = "neon")]
+fn adler32_neon(adler: u32, data: &[u8]) -> u32 {
+    let mut a = u64::from(adler & 0xFFFF) % ADLER_MOD;
+    let mut b = u64::from(adler >> 16) % ADLER_MOD;
+    let (chunks, tail) = data.as_chunks::<32>();
+    let (w, _) = ADLER_WEIGHTS.as_chunks::<16>();
+    // SAFETY: each `w[i]` is 16 readable bytes; the loads have no alignment requirement.
+    let (wa, wb) = unsafe { (vld1q_u8(w[0].as_ptr()), vld1q_u8(w[1].as_ptr())) };
+    for run in chunks.chunks(ADLER_CHUNKS) {
+        let mut sums: uint32x4_t = vdupq_n_u32(0);
+        let mut prefix = sums;
+        let mut weighted = sums;
+        for chunk in run {
+            let (halves, _) = chunk.as_chunks::<16>();
+            // SAFETY: each half is 16 readable bytes; the loads have no alignment requirement.
+            let (v0, v1) = unsafe { (vld1q_u8(halves[0].as_ptr()), vld1q_u8(halves[1].as_ptr())) };
+            prefix = vaddq_u32(prefix, sums);
+            sums = vpadalq_u16(sums, vaddq_u16(vpaddlq_u8(v0), vpaddlq_u8(v1)));
+            let mut products = vmull_u8(vget_low_u8(v0), vget_low_u8(wa));
+            products = vmlal_high_u8(products, v0, wa);
+            products = vmlal_u8(products, vget_low_u8(v1), vget_low_u8(wb));
+            products = vmlal_high_u8(products, v1, wb);
+            weighted = vpadalq_u16(weighted, products);
+        }
+        let n = 32 * run.len() as u64;
+        // Widening horizontal sums: four prefix lanes together can pass 2^32.
+        b += n * a + 32 * vaddlvq_u32(prefix) + vaddlvq_u32(weighted);
+        a += vaddlvq_u32(sums);
+        a %= ADLER_MOD;
+        b %= ADLER_MOD;
+    }
+    #[expect(clippy::cast_possible_truncation, reason = "both sums are below 65521")]
+    let adler = ((b << 16) | a) as u32;
+    deflate::adler32::adler32(adler, tail)
+}
+
 impl Codec for Neon {
     fn backend(&self) -> Backend {
         Backend::Neon
+    }
+
+    fn adler32(&self, adler: u32, data: &[u8]) -> u32 {
+        // SAFETY: a `Neon` exists only on a CPU with NEON.
+        unsafe { adler32_neon(adler, data) }
     }
 
     fn lz4_decompress_block(
