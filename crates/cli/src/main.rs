@@ -13,6 +13,7 @@ mod engines;
 mod flow;
 mod pcap;
 mod psp;
+mod psp_cmd;
 mod reduce;
 mod roce;
 
@@ -56,6 +57,11 @@ enum Command {
     Rss(flow::RssArgs),
     /// Element-wise reduction of raw little-endian arrays (SHARP's and NCCL's operations).
     Reduce(reduce::ReduceArgs),
+    /// PSP Security Protocol: key derivation, and encryption and decryption of pcaps.
+    Psp {
+        #[command(subcommand)]
+        command: psp_cmd::PspCommand,
+    },
     /// RoCE v2 captures: BTH, extended headers and ICRC of every frame of a pcap.
     Roce {
         #[command(subcommand)]
@@ -90,6 +96,7 @@ fn main() -> ExitCode {
         Command::Compress(args) => compress::run_compress(&args),
         Command::Decompress(args) => compress::run_decompress(&args),
         Command::Ec { command } => ec::run(command),
+        Command::Psp { command } => psp_cmd::run(command),
         Command::Roce { command } => roce::run(command),
         Command::Rss(args) => flow::run_rss(&args),
         Command::Reduce(args) => reduce::run_reduce(&args),

@@ -1,4 +1,5 @@
-//! Classic pcap files (the libpcap format, not pcapng): a streaming reader.
+//! Classic pcap files (the libpcap format, not pcapng): a streaming reader, and a writer that
+//! keeps the reader's global header (byte order, timestamp unit, version, link type).
 //!
 //! A file is a 24-byte global header (magic, version 2.4, snap length, link type) and then
 //! records, each a 16-byte header (seconds, micro- or nanoseconds, captured length, original
@@ -10,7 +11,7 @@
 //! file is a [`PcapError`] that names the record and the sizes, never a panic.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 /// `LINKTYPE_ETHERNET`: frames start with the Ethernet header.
 pub(crate) const LINKTYPE_ETHERNET: u16 = 1;
@@ -113,6 +114,10 @@ pub(crate) struct Record<'a> {
     pub(crate) data: &'a [u8],
     /// The frame's length on the wire (`data` is shorter when the capture cut it).
     pub(crate) orig_len: u32,
+    /// Timestamp: seconds.
+    pub(crate) ts_sec: u32,
+    /// Timestamp: micro- or nanoseconds (the file's unit).
+    pub(crate) ts_frac: u32,
 }
 
 /// Reads records one at a time into a reused buffer.
@@ -121,6 +126,7 @@ pub(crate) struct PcapReader<R> {
     inner: R,
     big_endian: bool,
     link_type: u16,
+    header: [u8; GLOBAL_HEADER_LEN],
     frames: u64,
     buf: Vec<u8>,
 }
@@ -171,6 +177,7 @@ impl<R: Read> PcapReader<R> {
             inner,
             big_endian,
             link_type,
+            header,
             frames: 0,
             buf: Vec::new(),
         })
@@ -179,6 +186,16 @@ impl<R: Read> PcapReader<R> {
     /// The link type (`LINKTYPE_*`) of every record.
     pub(crate) fn link_type(&self) -> u16 {
         self.link_type
+    }
+
+    /// The 24-byte global header as read.
+    pub(crate) fn global_header(&self) -> [u8; GLOBAL_HEADER_LEN] {
+        self.header
+    }
+
+    /// Whether the file is big-endian.
+    pub(crate) fn big_endian(&self) -> bool {
+        self.big_endian
     }
 
     /// The next record, or `None` at a clean end of file.
@@ -200,6 +217,7 @@ impl<R: Read> PcapReader<R> {
                 u32::from_le_bytes(b)
             }
         };
+        let (ts_sec, ts_frac) = (u32_at(0), u32_at(4));
         let (incl_len, orig_len) = (u32_at(8), u32_at(12));
         let needed = match usize::try_from(incl_len) {
             Ok(n) if n <= MAX_RECORD => n,
@@ -224,7 +242,86 @@ impl<R: Read> PcapReader<R> {
             number,
             data: &self.buf,
             orig_len,
+            ts_sec,
+            ts_frac,
         }))
+    }
+}
+
+/// Writes a classic pcap file with the global header of the file it was read from (same
+/// byte order, timestamp unit, version and link type), so that a capture written back
+/// unchanged is the same bytes. If a record is longer than the header's snap length, the
+/// snap length is raised to the longest record when the writer is finished (libpcap cuts
+/// records to the snap length).
+#[derive(Debug)]
+pub(crate) struct PcapWriter<W> {
+    inner: W,
+    big_endian: bool,
+    snaplen: u32,
+    longest: u32,
+}
+
+impl<W: Write + Seek> PcapWriter<W> {
+    /// Writes `header` (a global header from [`PcapReader::global_header`]).
+    pub(crate) fn new(
+        mut inner: W,
+        header: [u8; GLOBAL_HEADER_LEN],
+        big_endian: bool,
+    ) -> io::Result<Self> {
+        inner.write_all(&header)?;
+        let b = [header[16], header[17], header[18], header[19]];
+        let snaplen = if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        };
+        Ok(Self {
+            inner,
+            big_endian,
+            snaplen,
+            longest: 0,
+        })
+    }
+
+    fn word(&self, v: u32) -> [u8; 4] {
+        if self.big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    }
+
+    /// Writes one record: its timestamp, its bytes and its length on the wire.
+    pub(crate) fn write_record(
+        &mut self,
+        ts_sec: u32,
+        ts_frac: u32,
+        data: &[u8],
+        orig_len: u32,
+    ) -> io::Result<()> {
+        let len = u32::try_from(data.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "record too long"))?;
+        let mut header = [0u8; RECORD_HEADER_LEN];
+        header[0..4].copy_from_slice(&self.word(ts_sec));
+        header[4..8].copy_from_slice(&self.word(ts_frac));
+        header[8..12].copy_from_slice(&self.word(len));
+        header[12..16].copy_from_slice(&self.word(orig_len));
+        self.inner.write_all(&header)?;
+        self.inner.write_all(data)?;
+        self.longest = self.longest.max(len);
+        Ok(())
+    }
+
+    /// Raises the snap length if a record needed it, flushes, and returns the inner writer.
+    pub(crate) fn finish(mut self) -> io::Result<W> {
+        if self.longest > self.snaplen {
+            let snaplen = self.word(self.longest);
+            self.inner.seek(SeekFrom::Start(16))?;
+            self.inner.write_all(&snaplen)?;
+            self.inner.seek(SeekFrom::End(0))?;
+        }
+        self.inner.flush()?;
+        Ok(self.inner)
     }
 }
 
@@ -310,6 +407,44 @@ mod tests {
                 assert_eq!(got, Some(want), "big endian {big_endian}, nanos {nanos}");
             }
         }
+    }
+
+    #[test]
+    fn the_writer_gives_back_the_same_bytes() -> Result<(), PcapError> {
+        let records: [&[u8]; 3] = [b"abc", b"", b"0123456789"];
+        for big_endian in [false, true] {
+            for nanos in [false, true] {
+                let bytes = file(big_endian, nanos, &records);
+                let mut reader = PcapReader::new(&bytes[..])?;
+                let header = reader.global_header();
+                let mut writer =
+                    PcapWriter::new(io::Cursor::new(Vec::new()), header, reader.big_endian())?;
+                while let Some(r) = reader.next_record()? {
+                    writer.write_record(r.ts_sec, r.ts_frac, r.data, r.orig_len)?;
+                }
+                let out = writer.finish()?.into_inner();
+                assert_eq!(out, bytes, "big endian {big_endian}, nanos {nanos}");
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_writer_raises_a_short_snap_length() -> Result<(), PcapError> {
+        let mut bytes = file(true, false, &[]);
+        bytes[16..20].copy_from_slice(&1500u32.to_be_bytes());
+        let reader = PcapReader::new(&bytes[..])?;
+        let mut writer = PcapWriter::new(
+            io::Cursor::new(Vec::new()),
+            reader.global_header(),
+            reader.big_endian(),
+        )?;
+        writer.write_record(1, 2, &[7; 1400], 1400)?;
+        writer.write_record(1, 2, &[7; 1600], 1600)?;
+        let out = writer.finish()?.into_inner();
+        assert_eq!(out[16..20], 1600u32.to_be_bytes());
+        assert_eq!(out.len(), GLOBAL_HEADER_LEN + 2 * RECORD_HEADER_LEN + 3000);
+        Ok(())
     }
 
     #[test]
