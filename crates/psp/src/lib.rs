@@ -26,5 +26,6 @@ pub use kdf::{CmacKey, MasterKeys};
 pub use key::{GcmKey, SaKey};
 pub use packet::{
     Decapsulated, ICV_LEN, Mode, PSP_UDP_PORT, UDP_HEADER_LEN, decapsulate, encapsulate,
+    encapsulate_at, headroom,
 };
 pub use sa::{RxSa, TxSa};

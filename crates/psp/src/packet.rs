@@ -154,14 +154,19 @@ fn parse_ip(pkt: &[u8]) -> Result<Ip, Error> {
 
 /// The Internet checksum of an IPv4 header whose checksum field is taken as zero.
 fn ipv4_checksum(header: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for (i, pair) in header.chunks(2).enumerate() {
-        if i == 5 {
-            continue;
-        }
-        let hi = u32::from(pair[0]) << 8;
-        let lo = pair.get(1).map_or(0, |&b| u32::from(b));
-        sum += hi | lo;
+    // The one's-complement sum of the 16-bit words with the checksum field (word 5) taken
+    // as zero: sum every word as a plain integer, take word 5 back out, then fold. (IPv4
+    // headers have an even length; an odd last byte would be padded with zero.)
+    let (words, rest) = header.as_chunks::<2>();
+    let mut sum: u32 = words
+        .iter()
+        .map(|w| u32::from(u16::from_be_bytes(*w)))
+        .sum();
+    if let Some(&last) = rest.first() {
+        sum += u32::from(last) << 8;
+    }
+    if let Some(w) = words.get(5) {
+        sum -= u32::from(u16::from_be_bytes(*w));
     }
     while sum > 0xFFFF {
         sum = (sum & 0xFFFF) + (sum >> 16);
@@ -191,6 +196,9 @@ fn rewrite_ip(buf: &mut [u8], v6: bool, header_len: usize, total_len: usize, pro
 /// the PSP header (16 or 24) and 16 (ICV), plus in tunnel mode the outer IP header (20 for
 /// IPv4, 40 for IPv6). Bytes of `buf[..len]` past the IP packet's total length are ignored.
 ///
+/// The payload moves up to make room for the headers; [`encapsulate_at`] with headroom in
+/// front of the packet avoids that move.
+///
 /// # Errors
 /// [`Error::BufferTooSmall`] if `buf` cannot hold the result (or `len > buf.len()`);
 /// [`Error::Truncated`] / [`Error::Malformed`] for an unreadable IP header, or an IPv4
@@ -204,19 +212,72 @@ pub fn encapsulate<C: Cipher>(
     buf: &mut [u8],
     len: usize,
 ) -> Result<usize, Error> {
-    if len > buf.len() {
+    encapsulate_at(cipher, sa, mode, buf, 0, len).map(|range| range.end)
+}
+
+/// Bytes PSP adds in front of the payload: UDP, the PSP header (16, or 24 with a VC) and,
+/// in tunnel mode, the outer IP header (20 for IPv4, 40 for IPv6). [`encapsulate_at`] moves
+/// no payload byte when the packet starts at least this far into the buffer.
+pub const fn headroom(mode: Mode, ipv6: bool, vc: bool) -> usize {
+    let psp = UDP_HEADER_LEN + BASE_HEADER_LEN + if vc { 8 } else { 0 };
+    match (mode, ipv6) {
+        (Mode::Transport, _) => psp,
+        (Mode::Tunnel, false) => 20 + psp,
+        (Mode::Tunnel, true) => 40 + psp,
+    }
+}
+
+/// Encapsulates the IPv4 or IPv6 packet `buf[start..start + len]` under `sa` and returns
+/// where the PSP packet now is in `buf`. With at least [`headroom`] bytes in front of the
+/// packet (as NIC drivers leave, e.g. XDP's 256 and DPDK's 128), the result starts
+/// `headroom` bytes before the packet and the payload does not move: in transport mode only
+/// the IP header moves down, in tunnel mode nothing moves and the outer headers are written
+/// in front. With less, the result starts at 0 and the payload moves up by the difference.
+/// The result ends 16 bytes (the ICV) after the payload; see [`encapsulate`] for its
+/// layout.
+///
+/// ```
+/// use offload_psp::{Auto, MasterKeys, Mode, TxSa, Version, encapsulate_at, headroom};
+///
+/// let master = MasterKeys::new(&[1; 32], &[2; 32]);
+/// let mut tx = TxSa::from_master(&master, 0x10, Version::AesGcm128)?;
+/// // A 28-byte IPv4/UDP packet (checksum not checked here) 64 bytes into the buffer.
+/// let mut buf = [0u8; 128];
+/// buf[64..92].copy_from_slice(&[
+///     0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+///     0x13, 0x88, 0, 53, 0, 8, 0, 0,
+/// ]);
+/// let room = headroom(Mode::Transport, false, false);
+/// let wire = encapsulate_at(&Auto::detect(), &mut tx, Mode::Transport, &mut buf, 64, 28)?;
+/// assert_eq!(wire, 64 - room..64 + 28 + 16);
+/// # Ok::<(), offload_psp::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`encapsulate`] (`start + len` past the buffer is [`Error::BufferTooSmall`]). On
+/// error the buffer is unchanged and no IV is consumed.
+pub fn encapsulate_at<C: Cipher>(
+    cipher: &C,
+    sa: &mut TxSa,
+    mode: Mode,
+    buf: &mut [u8],
+    start: usize,
+    len: usize,
+) -> Result<core::ops::Range<usize>, Error> {
+    let end = start.checked_add(len).filter(|&e| e <= buf.len());
+    let Some(end) = end else {
         return Err(Error::BufferTooSmall {
-            needed: len,
+            needed: start.saturating_add(len),
             available: buf.len(),
         });
-    }
-    let ip = parse_ip(&buf[..len])?;
+    };
+    let ip = parse_ip(&buf[start..end])?;
     if mode == Mode::Transport && ip.fragment {
         return Err(Error::Malformed {
             what: "IPv4 fragment in transport mode",
         });
     }
-    let l4 = &buf[ip.header_len..ip.total_len];
+    let l4 = &buf[start + ip.header_len..start + ip.total_len];
     let sport =
         if matches!(ip.protocol, PROTO_TCP | PROTO_UDP) && !ip.later_fragment && l4.len() >= 4 {
             be16(l4, 0) ^ be16(l4, 2)
@@ -258,33 +319,46 @@ pub fn encapsulate<C: Cipher>(
             max: usize::from(u16::MAX) + (out_len - ip_len_field),
         });
     }
-    if out_len > buf.len() {
+    // The payload keeps its place when the headroom allows; otherwise the result starts at
+    // 0 and the payload moves up.
+    let added = out_ip_len + UDP_HEADER_LEN + hlen - payload_start;
+    let out_start = start.saturating_sub(added);
+    if out_start + out_len > buf.len() {
         return Err(Error::BufferTooSmall {
-            needed: out_len,
+            needed: out_start + out_len,
             available: buf.len(),
         });
     }
     let iv = sa.take_iv()?;
     let repr = HeaderRepr { iv, ..repr };
 
-    // Move the payload into place; the IP header bytes in front stay where they are.
-    let psp_start = out_ip_len + UDP_HEADER_LEN;
-    buf.copy_within(payload_start..ip.total_len, psp_start + hlen);
+    // The (outer) IP header is the first `out_ip_len` bytes (at most 60) of the original
+    // one; it is kept aside while the payload moves, which may run over its old place.
+    let mut ip_header = [0u8; 60];
+    ip_header[..out_ip_len].copy_from_slice(&buf[start..start + out_ip_len]);
+    let payload_to = out_start + out_ip_len + UDP_HEADER_LEN + hlen;
+    let payload_from = start + payload_start;
+    if payload_to != payload_from {
+        buf.copy_within(payload_from..start + ip.total_len, payload_to);
+    }
+    buf[out_start..out_start + out_ip_len].copy_from_slice(&ip_header[..out_ip_len]);
+    let out = &mut buf[out_start..];
     if mode == Mode::Tunnel && !ip.v6 {
-        buf[0] = 0x45;
+        out[0] = 0x45;
         // The outer packet is a whole datagram even when the inner one is a fragment: keep
         // only DF, or every receiver (this crate's too) drops it as a fragment.
-        let df = be16(buf, 6) & 0x4000;
-        put16(buf, 6, df);
+        let df = be16(out, 6) & 0x4000;
+        put16(out, 6, df);
     }
-    rewrite_ip(buf, ip.v6, out_ip_len, out_len, PROTO_UDP);
-    let udp = &mut buf[out_ip_len..psp_start];
+    rewrite_ip(out, ip.v6, out_ip_len, out_len, PROTO_UDP);
+    let psp_at = out_ip_len + UDP_HEADER_LEN;
+    let udp = &mut out[out_ip_len..psp_at];
     put16(udp, 0, sport);
     put16(udp, 2, PSP_UDP_PORT);
     put16(udp, 4, u16::try_from(udp_len).unwrap_or(u16::MAX));
     put16(udp, 6, 0);
 
-    let (psp, rest) = buf[psp_start..].split_at_mut(psp_len - ICV_LEN);
+    let (psp, rest) = out[psp_at..].split_at_mut(psp_len - ICV_LEN);
     repr.emit(&mut Header::new_unchecked(&mut *psp))?;
     let nonce = Header::new_unchecked(&*psp).nonce();
     let aad_len = if repr.version.is_gmac() {
@@ -294,7 +368,7 @@ pub fn encapsulate<C: Cipher>(
     };
     let tag = cipher.seal_in_place(sa.key(), &nonce, psp, aad_len)?;
     rest[..ICV_LEN].copy_from_slice(&tag);
-    Ok(out_len)
+    Ok(out_start..out_start + out_len)
 }
 
 /// Checks, authenticates and decapsulates the PSP packet `buf[..len]` (outer IPv4 or IPv6,

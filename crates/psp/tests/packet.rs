@@ -16,7 +16,7 @@
 
 use offload_psp::{
     Auto, Backend, Cipher, Error, GcmKey, Header, HeaderRepr, MasterKeys, Mode, RxSa, Scalar, TxSa,
-    Version, decapsulate, encapsulate,
+    Version, decapsulate, encapsulate, encapsulate_at, headroom,
 };
 use offload_testkit::select_backends;
 use proptest::prelude::*;
@@ -1015,6 +1015,59 @@ proptest! {
                 prop_assert_eq!(&before[28..], &wire[28..]);
             }
             Err(_) => prop_assert_eq!(w, before),
+        }
+    }
+}
+
+/// `encapsulate_at` at every start from 0 to past the headroom writes the same PSP packet
+/// as `encapsulate` (transport and tunnel, IPv4 with and without options, IPv6, with and
+/// without a VC and a crypt offset), starting `headroom` before the packet when the room is
+/// there and at 0 otherwise; with the room, nothing outside the result is written.
+#[test]
+fn encapsulate_at_matches_encapsulate_at_every_start() {
+    let payload = b"a payload long enough to cross a few AES blocks: 0123456789abcdef";
+    for (name, e) in engines() {
+        for (v6, options) in [(false, false), (false, true), (true, false)] {
+            let pkt = inner(v6, 17, payload, options);
+            for mode in [Mode::Transport, Mode::Tunnel] {
+                for (vc, offset) in [(false, 0), (true, 1), (false, 3)] {
+                    let sa = || {
+                        let sa = TxSa::from_master(&master(), 0x4242, Version::AesGcm256)
+                            .unwrap()
+                            .with_crypt_offset(offset)
+                            .unwrap();
+                        if vc { sa.with_vc(Some(0)) } else { sa }
+                    };
+                    let expect = encap(&e, &mut sa(), mode, &pkt);
+                    let room = headroom(mode, v6, vc);
+                    for start in 0..=room + 3 {
+                        let mut buf = vec![0xEE; start + pkt.len() + room + 40];
+                        buf[start..start + pkt.len()].copy_from_slice(&pkt);
+                        let got = encapsulate_at(&e, &mut sa(), mode, &mut buf, start, pkt.len())
+                            .unwrap();
+                        let at = start.saturating_sub(room);
+                        assert_eq!(got, at..at + expect.len(), "{name} {mode:?} start {start}");
+                        assert_eq!(&buf[got.clone()], &expect[..], "{name} {mode:?} {start}");
+                        if start >= room {
+                            assert!(buf[..got.start].iter().all(|&b| b == 0xEE));
+                        }
+                        assert!(buf[got.end..].iter().all(|&b| b == 0xEE));
+                    }
+                    // No room for the result after the packet: an error, buffer unchanged.
+                    let mut buf = vec![0xEE; room + pkt.len()];
+                    buf[room..].copy_from_slice(&pkt);
+                    let before = buf.clone();
+                    assert!(matches!(
+                        encapsulate_at(&e, &mut sa(), mode, &mut buf, room, pkt.len()),
+                        Err(Error::BufferTooSmall { .. })
+                    ));
+                    assert_eq!(buf, before);
+                    assert!(matches!(
+                        encapsulate_at(&e, &mut sa(), mode, &mut buf, usize::MAX, 2),
+                        Err(Error::BufferTooSmall { .. })
+                    ));
+                }
+            }
         }
     }
 }
