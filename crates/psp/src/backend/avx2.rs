@@ -20,7 +20,10 @@
 //!   data;
 //! - GHASH of the 8 ciphertext blocks (the output when sealing, the input when opening)
 //!   with the precomputed powers `K^8 .. K^1`: schoolbook products summed unreduced
-//!   (lo, mid, hi), one reduction per 8 blocks (aggregated reduction).
+//!   (lo, mid, hi), one reduction per 8 blocks (aggregated reduction). Sealing hashes a
+//!   chunk one iteration late, so each iteration holds two independent chains (AES of
+//!   chunk i, GHASH of chunk i - 1) for the out-of-order core to overlap: measured +4 % at
+//!   1500 bytes and +10 % at 9000 and 64 KiB on Zen 3.
 //!
 //! The tail (< 128 bytes) goes through a zero-padded 128-byte copy: the same AES step, and
 //! GHASH block by block with the powers `K^n .. K^1` and one reduction. Associated data is
@@ -475,6 +478,10 @@ fn crypt(
     let mut ctr = _mm256_set_m128i(c3, c2);
     let eight = _mm256_set_epi32(0, 0, 0, 8, 0, 0, 0, 8);
     let (chunks, tail) = text.as_chunks_mut::<128>();
+    // Sealing hashes each chunk's ciphertext one iteration late, so the GHASH of chunk
+    // i - 1 and the AES rounds of chunk i are independent work in the same iteration for
+    // the scheduler to interleave (opening hashes the input, known up front).
+    let mut pending: Option<[__m256i; 4]> = None;
     for chunk in chunks {
         let (regs, _) = chunk.as_chunks_mut::<32>();
         let input = [
@@ -485,10 +492,17 @@ fn crypt(
         ];
         let output = ctr8(ks, ctr, input);
         ctr = _mm256_add_epi32(ctr, eight);
+        if decrypt {
+            s = ghash8(s, input, &powers);
+        } else if let Some(previous) = pending.replace(output) {
+            s = ghash8(s, previous, &powers);
+        }
         for (r, o) in regs.iter_mut().zip(output) {
             store32(r, o);
         }
-        s = ghash8(s, if decrypt { input } else { output }, &powers);
+    }
+    if let Some(previous) = pending {
+        s = ghash8(s, previous, &powers);
     }
     if !tail.is_empty() {
         let n = tail.len();
