@@ -284,3 +284,87 @@ pub fn compress_inflate_vs_miniz_oxide(data: &[u8]) {
         }
     }
 }
+
+/// The streaming Deflate decoder against the one-shot one: arbitrary bytes as raw Deflate,
+/// zlib or gzip, fed in input and output chunks whose sizes come from the input (cycling
+/// through two of each), give the one-shot result — both Ok with the same `consumed` and
+/// bytes, or both the same error — on every backend. No panic, and every call's progress
+/// stays within the chunks it was given.
+pub fn compress_inflate_chunked(data: &[u8]) {
+    use offload_compress::deflate;
+    let mut input = Input::new(data);
+    let format = input.byte() % 3;
+    let size = |b: u8| {
+        if b == 0xFF {
+            4096
+        } else {
+            usize::from(b % 32) + 1
+        }
+    };
+    let ins = [size(input.byte()), size(input.byte())];
+    let outs = [size(input.byte()), size(input.byte())];
+    let stream = input.rest();
+    let f = match format {
+        0 => deflate::Format::Raw,
+        1 => deflate::Format::Zlib,
+        _ => deflate::Format::Gzip,
+    };
+    for codec in backends() {
+        let mut inflater = deflate::Inflater::new();
+        let mut out = vec![0u8; MAX_OUT];
+        let one_shot = match format {
+            0 => deflate::inflate_raw(codec, &mut inflater, stream, &mut out),
+            1 => deflate::zlib_decompress(codec, &mut inflater, stream, &mut out),
+            _ => deflate::gzip_decompress(codec, &mut inflater, stream, &mut out),
+        }
+        .map(|(consumed, n)| (consumed, out[..n].to_vec()));
+
+        // None: the streamed output passed MAX_OUT.
+        let streamed = (|| -> Option<Result<(usize, Vec<u8>), Error>> {
+            let mut s = deflate::InflateStream::new(f);
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            let (mut pos, mut calls, mut extra) = (0, 0usize, 0);
+            loop {
+                let end = (pos + ins[calls % 2] + extra).min(stream.len());
+                let o = outs[calls % 2];
+                calls += 1;
+                let p = match s.decompress(codec, &stream[pos..end], &mut buf[..o]) {
+                    Ok(p) => p,
+                    Err(e) => return Some(Err(e)),
+                };
+                assert!(p.consumed <= end - pos && p.produced <= o);
+                pos += p.consumed;
+                got.extend_from_slice(&buf[..p.produced]);
+                if got.len() > MAX_OUT {
+                    return None;
+                }
+                if s.is_finished() {
+                    return Some(Ok((pos, got)));
+                }
+                if p.consumed == 0 && p.produced == 0 {
+                    if end == stream.len() {
+                        return Some(s.finish().map(|()| (pos, got)));
+                    }
+                    // A lone 1f after a gzip member waits for the next byte.
+                    assert_eq!(end - pos, 1, "no progress with input left");
+                    extra += 1;
+                } else {
+                    extra = 0;
+                }
+            }
+        })();
+        match streamed {
+            Some(r) => assert_eq!(r, one_shot, "chunks {ins:?} {outs:?}"),
+            // More output than the one-shot buffer holds: the one-shot decoder must have
+            // failed too (out of room, or a truncated stored block it checks first).
+            None => assert!(
+                matches!(
+                    one_shot,
+                    Err(Error::OutputTooSmall { .. } | Error::Truncated)
+                ),
+                "streamed past {MAX_OUT} bytes, one-shot {one_shot:?}"
+            ),
+        }
+    }
+}

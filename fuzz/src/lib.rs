@@ -48,6 +48,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
         "compress_inflate_vs_miniz_oxide",
         compress_inflate_vs_miniz_oxide,
     ),
+    ("compress_inflate_chunked", compress_inflate_chunked),
     ("psp_open_untrusted", psp_open_untrusted),
     ("psp_roundtrip", psp_roundtrip),
     ("psp_backends_agree", psp_backends_agree),
@@ -59,7 +60,7 @@ mod flow;
 mod psp;
 mod reduce;
 pub use compress::{
-    compress_inflate_untrusted, compress_inflate_vs_miniz_oxide,
+    compress_inflate_chunked, compress_inflate_untrusted, compress_inflate_vs_miniz_oxide,
     compress_lz4_block_decode_untrusted, compress_lz4_frame_decode_untrusted,
     compress_lz4_no_stale_output, compress_lz4_roundtrip, compress_lz4_vs_lz4_flex,
 };

@@ -33,8 +33,14 @@ use crate::{Codec, Error};
 
 pub(crate) mod adler32;
 pub(crate) mod inflate;
+#[cfg(feature = "std")]
+mod io;
+mod stream;
 pub(crate) mod tables;
 
+#[cfg(feature = "std")]
+pub use io::Decoder;
+pub use stream::{Format, InflateStream, Progress};
 use tables::{DIST_ENOUGH, LITLEN_ENOUGH, PRECODE_ENOUGH};
 
 /// The decoder's state: the decode tables of the current block (literal/length 2342

@@ -323,7 +323,7 @@ fn full(output: &[u8]) -> Error {
 
 /// The error for an invalid literal/length entry.
 #[cold]
-fn bad_litlen(entry: u32) -> Error {
+pub(crate) fn bad_litlen(entry: u32) -> Error {
     match entry >> 16 {
         UNASSIGNED => Corruption::DeflateInvalidCode {
             code: "literal/length",
@@ -338,7 +338,7 @@ fn bad_litlen(entry: u32) -> Error {
 
 /// The error for an invalid distance entry.
 #[cold]
-fn bad_dist(entry: u32) -> Error {
+pub(crate) fn bad_dist(entry: u32) -> Error {
     match entry >> 16 {
         UNASSIGNED => Corruption::DeflateInvalidCode { code: "distance" }.into(),
         sym => Corruption::DeflateDistanceSymbol {
@@ -356,7 +356,7 @@ fn sym_u16(v: u32) -> u16 {
 /// The subtable entry a pointer entry leads to for the bits in `buf`.
 #[inline(always)]
 #[expect(clippy::cast_possible_truncation, reason = "masked to at most 15 bits")]
-fn sub_entry(table: &[u32], pointer: u32, buf: u64, table_bits: u32) -> u32 {
+pub(crate) fn sub_entry(table: &[u32], pointer: u32, buf: u64, table_bits: u32) -> u32 {
     let start = (pointer >> 16) as usize;
     let index_bits = (pointer >> 8) & 0xF;
     table[start + ((buf >> table_bits) & ((1 << index_bits) - 1)) as usize]
@@ -365,7 +365,7 @@ fn sub_entry(table: &[u32], pointer: u32, buf: u64, table_bits: u32) -> u32 {
 /// The value of a length or distance entry: base plus extra bits, which follow the code.
 #[inline(always)]
 #[expect(clippy::cast_possible_truncation, reason = "masked to at most 28 bits")]
-fn value_of(entry: u32, buf: u64) -> usize {
+pub(crate) fn value_of(entry: u32, buf: u64) -> usize {
     let total = entry & TOTAL_MASK;
     let code_len = (entry >> 8) & 0xF;
     (entry >> 16) as usize + ((buf & ((1u64 << total) - 1)) >> code_len) as usize
@@ -576,7 +576,7 @@ fn copy_from_dict(
 /// Writes `len` bytes at `op`, each a copy of the byte `d` before it (`1 <= d <= op`,
 /// `op + len <= output.len()`). Only `output[op..op + len]` is written.
 #[inline(always)]
-fn copy_match(output: &mut [u8], op: usize, d: usize, len: usize) {
+pub(crate) fn copy_match(output: &mut [u8], op: usize, d: usize, len: usize) {
     let src = op - d;
     if d >= 8 {
         if len >= 8 {
@@ -614,7 +614,7 @@ fn copy_match(output: &mut [u8], op: usize, d: usize, len: usize) {
 
 impl Inflater {
     /// Builds the fixed code's tables unless they are already loaded.
-    fn load_fixed(&mut self) -> Result<(), Error> {
+    pub(crate) fn load_fixed(&mut self) -> Result<(), Error> {
         if !self.fixed_loaded {
             tables::build(
                 &mut self.litlen,

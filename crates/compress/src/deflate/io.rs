@@ -1,0 +1,118 @@
+//! `std::io` adapter over the streaming Deflate decoder (feature `std`). It owns no heap
+//! memory: the decoder ([`InflateStream::SIZE`] bytes) and an 8 KiB input buffer are kept
+//! inline.
+
+#![forbid(unsafe_code)]
+
+extern crate std;
+
+use std::io::{self, Read};
+
+use super::stream::{Format, InflateStream};
+use crate::{Codec, Error};
+
+const CHUNK: usize = 8 * 1024;
+
+fn to_io(e: Error) -> io::Error {
+    let kind = match e {
+        Error::InvalidParameter { .. } | Error::StorageTooSmall { .. } => {
+            io::ErrorKind::InvalidInput
+        }
+        Error::Truncated => io::ErrorKind::UnexpectedEof,
+        _ => io::ErrorKind::InvalidData,
+    };
+    io::Error::new(kind, e)
+}
+
+/// Decompresses the raw DEFLATE, zlib or gzip (multi-member) stream read from `inner`.
+/// Reading fails with `UnexpectedEof` when `inner` ends inside the stream and
+/// `InvalidData` for corrupt data; it returns 0 (end of file) at the stream's end. Bytes
+/// after the stream may have been read from `inner` into the buffer and are not returned.
+///
+/// ```
+/// use std::io::Read;
+/// use offload_compress::{Auto, deflate};
+///
+/// // "hello, hello, hello!" as gzip.
+/// let gz = [
+///     0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xcb, 0x48, 0xcd, 0xc9,
+///     0xc9, 0xd7, 0x51, 0xc8, 0x40, 0xa2, 0x14, 0x01, 0xa7, 0xbb, 0xd2, 0xfe, 0x14, 0x00,
+///     0x00, 0x00,
+/// ];
+/// let mut r = deflate::Decoder::new(Auto::detect(), deflate::Format::Gzip, &gz[..]);
+/// let mut text = String::new();
+/// r.read_to_string(&mut text)?;
+/// assert_eq!(text, "hello, hello, hello!");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Decoder<R: Read, C: Codec> {
+    codec: C,
+    stream: InflateStream,
+    inner: R,
+    buf: [u8; CHUNK],
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl<R: Read, C: Codec> Decoder<R, C> {
+    /// A reader decoding the `format` stream read from `inner`.
+    pub fn new(codec: C, format: Format, inner: R) -> Self {
+        Self::with_stream(codec, InflateStream::new(format), inner)
+    }
+
+    /// A reader driving `stream` (for example one made by
+    /// [`InflateStream::with_dictionary`]) over `inner`.
+    pub fn with_stream(codec: C, stream: InflateStream, inner: R) -> Self {
+        Decoder {
+            codec,
+            stream,
+            inner,
+            buf: [0; CHUNK],
+            start: 0,
+            end: 0,
+            eof: false,
+        }
+    }
+
+    /// The inner reader.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+impl<R: Read, C: Codec> Read for Decoder<R, C> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let p = self
+                .stream
+                .decompress(self.codec, &self.buf[self.start..self.end], out)
+                .map_err(to_io)?;
+            self.start += p.consumed;
+            if p.produced > 0 {
+                return Ok(p.produced);
+            }
+            if self.stream.is_finished() {
+                return Ok(0);
+            }
+            if p.consumed > 0 {
+                continue;
+            }
+            // No progress: the decoder needs more input than the buffer holds.
+            if self.eof {
+                self.stream.finish().map_err(to_io)?;
+                return Ok(0);
+            }
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            let n = self.inner.read(&mut self.buf[self.end..])?;
+            self.end += n;
+            self.eof = n == 0;
+        }
+    }
+}
