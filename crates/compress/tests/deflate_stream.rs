@@ -134,10 +134,20 @@ fn agree(
 }
 
 fn all_small_pairs() -> Vec<(usize, usize)> {
+    small_pairs(None)
+}
+
+/// Input x output chunk sizes 1..=17 (and a few big pairs): all 289 small pairs for
+/// `None`, a quarter of them for `Some(k)`: those with `(i + 2 o + k) % 4 == 0`, so that
+/// streams numbered `k = 0, 1, 2, 3, ...` cover every pair between them at a quarter of
+/// the cost (this sweep dominates the suite, under qemu most of all).
+fn small_pairs(k: Option<usize>) -> Vec<(usize, usize)> {
     let mut v = Vec::new();
     for i in 1..=17 {
         for o in 1..=17 {
-            v.push((i, o));
+            if k.is_none_or(|k| (i + 2 * o + k) % 4 == 0) {
+                v.push((i, o));
+            }
         }
     }
     v.extend([
@@ -276,13 +286,14 @@ fn small_streams() -> Vec<(String, Format, Vec<u8>)> {
     v
 }
 
+/// Every small stream with a quarter of the chunk pairs 1..=17 x 1..=17 (all of them across
+/// consecutive streams; see `small_pairs`) on the first backend, a few on the others.
 #[test]
 fn small_streams_decode_with_every_chunk_pair() {
     let all = backends();
-    let pairs = all_small_pairs();
-    for (label, format, stream) in small_streams() {
+    for (k, (label, format, stream)) in small_streams().into_iter().enumerate() {
         let (first_name, first) = all[0];
-        let r = agree(&label, first, format, None, &stream, &pairs);
+        let r = agree(&label, first, format, None, &stream, &small_pairs(Some(k)));
         let Ok((consumed, _)) = r else {
             panic!("{label} ({first_name}): {r:?}");
         };
