@@ -1,13 +1,43 @@
-//! Deflate decompression: raw DEFLATE (RFC 1951), zlib (RFC 1950) and gzip (RFC 1952),
-//! one-shot into a caller buffer.
+//! Deflate: raw DEFLATE (RFC 1951), zlib (RFC 1950) and gzip (RFC 1952), compression and
+//! decompression, one-shot between caller buffers.
 //!
-//! Every function takes a [`Codec`] (a backend or [`Auto`](crate::Auto)) and an
-//! [`Inflater`], the caller-owned decoder state (its Huffman tables, 11 808 bytes); nothing
-//! is allocated and the stack use per call is small. The whole compressed stream is in
-//! `input` and the whole result goes to `output`, which is also the history matches copy
-//! from. Results are `(consumed, produced)`: the input bytes the stream occupied (bytes
-//! after it are not an error; they are left for the caller) and the bytes written to
-//! `output[..produced]`. Nothing after `output[produced]` is written, on success or error.
+//! Every function takes a [`Codec`] (a backend or [`Auto`](crate::Auto)) and caller-owned
+//! state: an [`Inflater`] to decode (its Huffman tables, 11 808 bytes) or a [`Deflater`] to
+//! encode (hash tables and the block being built, [`Deflater::SIZE`] bytes); nothing is
+//! allocated and the stack use per call is small.
+//!
+//! **Compression** ([`deflate_raw`], [`zlib_compress`], [`gzip_compress`]) takes a level
+//! from 0 (stored) through 1 (fastest: libdeflate's level-1 design) to 9 (smallest) and
+//! writes the same bytes on every backend; [`deflate_bound`], [`zlib_bound`] and
+//! [`gzip_bound`] give output sizes that always suffice. Nothing past the returned length
+//! is written.
+//!
+//! **Decompression**: the whole compressed stream is in `input` and the whole result goes
+//! to `output`, which is also the history matches copy from. Results are `(consumed,
+//! produced)`: the input bytes the stream occupied (bytes after it are not an error; they
+//! are left for the caller) and the bytes written to `output[..produced]`. Nothing after
+//! `output[produced]` is written, on success or error.
+//!
+//! ```
+//! use offload_compress::{Auto, deflate};
+//!
+//! let codec = Auto::detect();
+//! let data = b"hello, hello, hello! hello, hello, hello!";
+//!
+//! let mut deflater = deflate::Deflater::new(); // 385 KiB: keep it off small stacks
+//! let mut stream = [0u8; deflate::zlib_bound(64)];
+//! let n = deflate::zlib_compress(codec, &mut deflater, 6, data, &mut stream)?;
+//! assert!(n < data.len());
+//!
+//! let mut inflater = deflate::Inflater::new();
+//! let mut out = [0u8; 64];
+//! let (consumed, produced) =
+//!     deflate::zlib_decompress(codec, &mut inflater, &stream[..n], &mut out)?;
+//! assert_eq!((consumed, &out[..produced]), (n, &data[..]));
+//! # Ok::<(), offload_compress::Error>(())
+//! ```
+//!
+//! Decoding a stream written elsewhere:
 //!
 //! ```
 //! use offload_compress::{Auto, deflate};
@@ -32,6 +62,9 @@ use crate::error::{ChecksumKind, Corruption, Unsupported};
 use crate::{Codec, Error};
 
 pub(crate) mod adler32;
+mod bitwriter;
+pub(crate) mod compress;
+mod huffman;
 pub(crate) mod inflate;
 #[cfg(feature = "std")]
 mod io;
@@ -87,6 +120,197 @@ impl core::fmt::Debug for Inflater {
             .field("bytes", &Self::SIZE)
             .finish_non_exhaustive()
     }
+}
+
+/// The compressor's state: the match finder's hash tables (98 304 `u16` positions: level 1's
+/// 2^15 two-entry buckets, or the hash-chain levels' 2^16 chain heads and 2^15 entries of
+/// the 3-byte table), the 32 768 16-bit chain links, and the current block's sequence store
+/// (16 385 entries of 8 bytes) and symbol counts. [`Deflater::SIZE`] bytes (385 KiB on
+/// every target); reuse one across calls. No result depends on what an earlier call left
+/// in it: each call clears the part of the tables it uses (a part that shrinks with the
+/// input, down to 2^10 entries, so small inputs stay cheap).
+#[derive(Clone)]
+pub struct Deflater {
+    pub(crate) state: compress::State,
+}
+
+impl Deflater {
+    /// Size of a deflater in bytes.
+    pub const SIZE: usize = size_of::<Deflater>();
+
+    /// A new deflater.
+    pub const fn new() -> Self {
+        Deflater {
+            state: compress::State::new(),
+        }
+    }
+}
+
+impl Default for Deflater {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for Deflater {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Deflater")
+            .field("bytes", &Self::SIZE)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The most bytes [`deflate_raw`] produces for `len` input bytes at any level: an output
+/// this large never gives [`Error::OutputTooSmall`]. Every block is at most as large as its
+/// stored form (5 bytes of header per 65 535 bytes, and per block), and a block that is not
+/// the last holds at least 16 384 input bytes, so `len + 5 * (len / 65535 + len / 16384 +
+/// 1) + 8` is enough (0.04 % above `len` for large inputs).
+pub const fn deflate_bound(len: usize) -> usize {
+    len + 5 * (len / 65535 + len / 16384 + 1) + 8
+}
+
+/// [`deflate_bound`] plus the zlib header and trailer (6 bytes).
+pub const fn zlib_bound(len: usize) -> usize {
+    deflate_bound(len) + 6
+}
+
+/// [`deflate_bound`] plus the gzip header and trailer (18 bytes) that [`gzip_compress`]
+/// writes.
+pub const fn gzip_bound(len: usize) -> usize {
+    deflate_bound(len) + 18
+}
+
+/// Compresses `input` into `output` as one raw DEFLATE stream (RFC 1951) at `level`
+/// (0 to 9) and returns its length. The bytes are the same on every backend and for every
+/// earlier use of `deflater`.
+///
+/// Levels: 0 stores (no compression); 1 is the fastest (libdeflate's level-1 design: a
+/// hash table of two-entry buckets, greedy matching); 2–4 greedy and 5–9 lazy matching
+/// over hash chains searched deeper as the level grows (6 is the usual default, 9 the
+/// smallest output). Every block is written as stored, fixed-Huffman or dynamic-Huffman,
+/// whichever is smallest by exact bit count. Blocks end where the data's statistics
+/// change (libdeflate's heuristic), after 200 000 input bytes, or after 16 384 matches.
+///
+/// Nothing after `output[n]` (`n` the returned length) is written; on error the contents
+/// of `output` are unspecified.
+///
+/// # Errors
+/// [`Error::OutputTooSmall`] (with `needed: None`) when the stream does not fit in
+/// `output`; an output of [`deflate_bound`]`(input.len())` bytes always suffices.
+/// [`Error::InvalidParameter`] for a level above 9.
+pub fn deflate_raw<C: Codec>(
+    codec: C,
+    deflater: &mut Deflater,
+    level: u32,
+    input: &[u8],
+    output: &mut [u8],
+) -> Result<usize, Error> {
+    codec.deflate(deflater, level, input, output)
+}
+
+/// FLEVEL of the zlib header for a level (zlib's mapping).
+const fn zlib_flevel(level: u32) -> u8 {
+    match level {
+        0 | 1 => 0,
+        2..=5 => 1,
+        6 => 2,
+        _ => 3,
+    }
+}
+
+/// Compresses `input` into `output` as a zlib stream (RFC 1950): the 2-byte header (32 KiB
+/// window, no dictionary, FLEVEL 0 for levels 0–1, 1 for 2–5, 2 for 6, 3 for 7–9, as zlib
+/// writes), the raw DEFLATE stream of [`deflate_raw`], and the Adler-32 of `input`
+/// (big-endian). Returns the length.
+///
+/// # Errors
+/// As [`deflate_raw`]; [`zlib_bound`] bytes always suffice.
+pub fn zlib_compress<C: Codec>(
+    codec: C,
+    deflater: &mut Deflater,
+    level: u32,
+    input: &[u8],
+    output: &mut [u8],
+) -> Result<usize, Error> {
+    check_level(level)?;
+    let too_small = Error::OutputTooSmall {
+        needed: None,
+        available: output.len(),
+    };
+    let cmf = 0x78u16;
+    let flg = u16::from(zlib_flevel(level)) << 6;
+    let fcheck = 31 - (cmf << 8 | flg) % 31;
+    #[expect(clippy::cast_possible_truncation, reason = "fcheck <= 31, flg < 256")]
+    let header = [0x78, (flg | fcheck) as u8];
+    if output.len() < 6 {
+        return Err(too_small);
+    }
+    let n = codec
+        .deflate(deflater, level, input, &mut output[2..])
+        .map_err(|_| too_small)?;
+    let end = 2 + n;
+    let trailer = codec.adler32(ADLER32_INIT, input).to_be_bytes();
+    output
+        .get_mut(end..end + 4)
+        .ok_or(too_small)?
+        .copy_from_slice(&trailer);
+    output[..2].copy_from_slice(&header);
+    Ok(end + 4)
+}
+
+/// Compresses `input` into `output` as one gzip member (RFC 1952) and returns its length.
+/// The header is the minimal one: no flags, MTIME 0, XFL 4 for levels 0–1 (fastest), 2 for
+/// level 9 (slowest), 0 otherwise (as zlib writes), and OS 255 ("unknown", so the bytes
+/// do not depend on the machine); then the raw DEFLATE stream of [`deflate_raw`], the
+/// CRC-32 of `input` and its length modulo 2^32.
+///
+/// # Errors
+/// As [`deflate_raw`]; [`gzip_bound`] bytes always suffice.
+pub fn gzip_compress<C: Codec>(
+    codec: C,
+    deflater: &mut Deflater,
+    level: u32,
+    input: &[u8],
+    output: &mut [u8],
+) -> Result<usize, Error> {
+    check_level(level)?;
+    let too_small = Error::OutputTooSmall {
+        needed: None,
+        available: output.len(),
+    };
+    let xfl = match level {
+        0 | 1 => 4,
+        9 => 2,
+        _ => 0,
+    };
+    let header = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, xfl, 255];
+    if output.len() < 18 {
+        return Err(too_small);
+    }
+    let n = codec
+        .deflate(deflater, level, input, &mut output[10..])
+        .map_err(|_| too_small)?;
+    let end = 10 + n;
+    let crc = codec.crc32(CRC32_INIT, input);
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "ISIZE is the size modulo 2^32 by definition"
+    )]
+    let isize = input.len() as u32;
+    let trailer = output.get_mut(end..end + 8).ok_or(too_small)?;
+    trailer[..4].copy_from_slice(&crc.to_le_bytes());
+    trailer[4..].copy_from_slice(&isize.to_le_bytes());
+    output[..10].copy_from_slice(&header);
+    Ok(end + 8)
+}
+
+fn check_level(level: u32) -> Result<(), Error> {
+    if level > 9 {
+        return Err(Error::InvalidParameter {
+            what: "DEFLATE compression level above 9",
+        });
+    }
+    Ok(())
 }
 
 /// The Adler-32 of no data: start a running [`Codec::adler32`] from this.

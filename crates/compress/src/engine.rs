@@ -160,6 +160,21 @@ pub trait Codec: Copy + core::fmt::Debug {
     ) -> Result<(usize, usize), Error> {
         deflate::inflate::inflate(inflater, input, output, dict)
     }
+
+    /// Compresses `input` as a raw DEFLATE stream into `output` at `level` (0..=9) and
+    /// returns its length. See [`deflate::deflate_raw`].
+    ///
+    /// # Errors
+    /// [`Error::OutputTooSmall`], [`Error::InvalidParameter`] for a level above 9.
+    fn deflate(
+        &self,
+        deflater: &mut deflate::Deflater,
+        level: u32,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<usize, Error> {
+        deflate::compress::deflate(&mut deflater.state, level, input, output)
+    }
 }
 
 /// The fastest backend this CPU supports, chosen once; cheap to copy and to call. Dispatch
@@ -285,5 +300,16 @@ impl Codec for Auto {
         dict: &[u8],
     ) -> Result<(usize, usize), Error> {
         dispatch!(self, e => e.inflate(inflater, input, output, dict))
+    }
+
+    #[inline]
+    fn deflate(
+        &self,
+        deflater: &mut deflate::Deflater,
+        level: u32,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<usize, Error> {
+        dispatch!(self, e => e.deflate(deflater, level, input, output))
     }
 }

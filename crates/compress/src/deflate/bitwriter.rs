@@ -1,0 +1,125 @@
+//! The compressor's bit writer: LSB-first bits into a caller slice.
+//!
+//! Bits collect in a 64-bit buffer; when it fills, its eight bytes (all of them final) are
+//! stored with one bounds-checked 8-byte write. Nothing is ever written that is not part
+//! of the result, so the output after the returned length is untouched. When the slice
+//! runs out the writer stops writing and remembers it; the caller checks [`overflowed`]
+//! once per block and [`finish`] reports it.
+//!
+//! [`overflowed`]: BitWriter::overflowed
+//! [`finish`]: BitWriter::finish
+
+#![forbid(unsafe_code)]
+
+pub(crate) struct BitWriter<'a> {
+    out: &'a mut [u8],
+    /// Bytes written so far.
+    pos: usize,
+    /// Pending bits, the oldest in bit 0; bits at and above `n` are zero.
+    buf: u64,
+    /// Number of pending bits, 0..=63.
+    n: u32,
+    overflow: bool,
+}
+
+impl<'a> BitWriter<'a> {
+    pub(crate) fn new(out: &'a mut [u8]) -> Self {
+        BitWriter {
+            out,
+            pos: 0,
+            buf: 0,
+            n: 0,
+            overflow: false,
+        }
+    }
+
+    /// Appends the low `count` bits of `bits` (`count <= 56`, the other bits zero).
+    #[inline(always)]
+    pub(crate) fn put(&mut self, bits: u64, count: u32) {
+        debug_assert!(count <= 56 && (count == 64 || bits >> count == 0));
+        self.buf |= bits << self.n;
+        let total = self.n + count;
+        if total >= 64 {
+            self.store_word();
+            // n >= 8 here because count <= 56, so the shift is below 64.
+            self.buf = bits >> (64 - self.n);
+            self.n = total - 64;
+        } else {
+            self.n = total;
+        }
+    }
+
+    #[inline(always)]
+    fn store_word(&mut self) {
+        if let Some(dst) = self.out.get_mut(self.pos..self.pos + 8) {
+            dst.copy_from_slice(&self.buf.to_le_bytes());
+            self.pos += 8;
+        } else {
+            self.overflow = true;
+        }
+    }
+
+    /// Pads with zero bits to a byte boundary and moves the whole pending bytes out.
+    pub(crate) fn align_flush(&mut self) {
+        let pad = (8 - self.n % 8) % 8;
+        self.n += pad;
+        while self.n > 0 {
+            #[expect(clippy::cast_possible_truncation, reason = "the low byte on purpose")]
+            self.put_byte_raw(self.buf as u8);
+            self.buf >>= 8;
+            self.n -= 8;
+        }
+    }
+
+    fn put_byte_raw(&mut self, b: u8) {
+        if let Some(dst) = self.out.get_mut(self.pos) {
+            *dst = b;
+            self.pos += 1;
+        } else {
+            self.overflow = true;
+        }
+    }
+
+    /// Copies `bytes` to the output; the writer must be byte-aligned (after
+    /// [`align_flush`](Self::align_flush)).
+    pub(crate) fn put_bytes(&mut self, bytes: &[u8]) {
+        debug_assert_eq!(self.n, 0);
+        if let Some(dst) = self.out.get_mut(self.pos..self.pos + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.pos += bytes.len();
+        } else {
+            self.overflow = true;
+        }
+    }
+
+    /// Pending bits not yet in a whole byte (0..=7) once the whole bytes are counted.
+    pub(crate) fn bit_phase(&self) -> u32 {
+        self.n % 8
+    }
+
+    /// Records that the output is too small (the caller knows the rest cannot fit).
+    pub(crate) fn set_overflow(&mut self) {
+        self.overflow = true;
+    }
+
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflow
+    }
+
+    /// The output's capacity in bits.
+    pub(crate) fn capacity_bits(&self) -> u64 {
+        self.out.len() as u64 * 8
+    }
+
+    /// Bits written so far (including pending ones).
+    pub(crate) fn bits_written(&self) -> u64 {
+        self.pos as u64 * 8 + u64::from(self.n)
+    }
+
+    /// Writes the pending bits (the last byte zero-padded) and returns the total length, or
+    /// `None` if the output ran out at any point.
+    pub(crate) fn finish(mut self) -> Option<usize> {
+        self.align_flush();
+        if self.overflow { None } else { Some(self.pos) }
+    }
+}
