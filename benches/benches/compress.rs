@@ -12,10 +12,19 @@
 //!   blocks (liblz4's) decoded.
 //! - `compress/xxh32`, ids `<backend>` and `twox-hash`: xxHash32 (the LZ4 frame checksum)
 //!   of 64 KiB, checked equal first.
-//! - `compress/inflate_<data>_l<level>`, ids `<backend>`, `libdeflate`, `miniz_oxide`: one
-//!   raw Deflate stream of the whole 2 MiB, written by libdeflate at levels 1 and 6,
-//!   decoded into a caller buffer; every decoder's output checked equal first. The compressed
-//!   ratio is printed.
+//! - `compress/adler32` (ids `<backend>`, `zlib-rs`, `simd-adler32`) and `compress/crc32`
+//!   (ids `<backend>`, `zlib-rs`): the zlib and gzip checksums of 64 KiB, checked equal
+//!   first.
+//! - `compress/inflate_<data>_l<level>`, ids `<backend>`, `libdeflate`, `zlib-rs`, `zlib-ng`,
+//!   `miniz_oxide`: one raw Deflate stream of the whole 2 MiB, written by libdeflate at
+//!   levels 1 and 6, decoded into a caller buffer; every decoder's output checked equal
+//!   first. The compressed ratio is printed.
+//! - `compress/deflate_<data>_l<level>`, ids `<backend>`, `libdeflate`, `zlib-rs`, `zlib-ng`,
+//!   `miniz_oxide`: the whole 2 MiB compressed as one raw Deflate stream at levels 1 and 6
+//!   (`mixed` and `corpus` only: Deflate compression is slow enough that the other sets would
+//!   dominate the run). Every result is decoded and checked first, and each compressor's ratio
+//!   (compressed/original) is printed beside the group. `zlib-ng` is zlib-ng through
+//!   `flate2`'s `zlib-ng` feature, `zlib-rs` the `zlib-rs` crate's one-shot functions.
 
 #![allow(
     missing_docs,
@@ -215,12 +224,142 @@ fn inflate(c: &mut Criterion) {
                         .unwrap()
                 });
             });
+            g.bench_function("zlib-rs", |b| {
+                b.iter(|| {
+                    let (done, rc) = zlib_rs::decompress_slice(
+                        &mut out,
+                        black_box(&packed),
+                        zlib_rs::InflateConfig { window_bits: -15 },
+                    );
+                    assert_eq!(rc, zlib_rs::ReturnCode::Ok);
+                    done.len()
+                });
+            });
+            g.bench_function("zlib-ng", |b| {
+                let mut state = flate2::Decompress::new(false);
+                b.iter(|| {
+                    state.reset(false);
+                    let status = state
+                        .decompress(
+                            black_box(&packed),
+                            &mut out,
+                            flate2::FlushDecompress::Finish,
+                        )
+                        .unwrap();
+                    assert_eq!(status, flate2::Status::StreamEnd);
+                    state.total_out()
+                });
+            });
             g.bench_function("miniz_oxide", |b| {
                 b.iter(|| {
                     let mut state = miniz_oxide::inflate::core::DecompressorOxide::new();
                     let flags = miniz_oxide::inflate::core::inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
                     miniz_oxide::inflate::core::decompress(&mut state, black_box(&packed), &mut out, 0, flags)
                 });
+            });
+            g.finish();
+        }
+    }
+}
+
+/// `data` as one raw Deflate stream by zlib-ng (through flate2) at `level`.
+fn zlib_ng_compress(data: &[u8], level: u32, out: &mut [u8]) -> usize {
+    let mut state = flate2::Compress::new(flate2::Compression::new(level), false);
+    let status = state
+        .compress(data, out, flate2::FlushCompress::Finish)
+        .unwrap();
+    assert_eq!(status, flate2::Status::StreamEnd);
+    usize::try_from(state.total_out()).unwrap()
+}
+
+/// `data` as one raw Deflate stream by zlib-rs at `level`.
+fn zlib_rs_compress(data: &[u8], level: u32, out: &mut [u8]) -> usize {
+    let config = zlib_rs::DeflateConfig {
+        window_bits: -15,
+        ..zlib_rs::DeflateConfig::new(i32::try_from(level).unwrap())
+    };
+    let (done, rc) = zlib_rs::compress_slice(out, data, config);
+    assert_eq!(rc, zlib_rs::ReturnCode::Ok);
+    done.len()
+}
+
+fn deflate(c: &mut Criterion) {
+    let ours = backends();
+    for (name, data) in data_sets() {
+        if name != "mixed" && name != "corpus" {
+            continue;
+        }
+        let mut check = vec![0u8; data.len()];
+        let mut inflater = deflate::Inflater::new();
+        let mut verify = |who: &str, packed: &[u8]| {
+            check.fill(0);
+            assert_eq!(
+                deflate::inflate_raw(Auto::detect(), &mut inflater, packed, &mut check),
+                Ok((packed.len(), data.len())),
+                "{who}"
+            );
+            assert!(check == data, "{who}");
+            packed.len() as f64 / data.len() as f64
+        };
+        let mut out = vec![0u8; deflate::deflate_bound(data.len()) + 1024];
+        let mut deflater = Box::new(deflate::Deflater::new());
+        for level in [1u32, 6] {
+            let mut ratios = Vec::new();
+            for &(backend, codec) in &ours {
+                let n = deflate::deflate_raw(codec, &mut deflater, level, &data, &mut out).unwrap();
+                ratios.push((backend, verify(backend, &out[..n])));
+            }
+            let mut libdeflate = libdeflater::Compressor::new(
+                libdeflater::CompressionLvl::new(level as i32).unwrap(),
+            );
+            let n = libdeflate.deflate_compress(&data, &mut out).unwrap();
+            ratios.push(("libdeflate", verify("libdeflate", &out[..n])));
+            let n = zlib_rs_compress(&data, level, &mut out);
+            ratios.push(("zlib-rs", verify("zlib-rs", &out[..n])));
+            let n = zlib_ng_compress(&data, level, &mut out);
+            ratios.push(("zlib-ng", verify("zlib-ng", &out[..n])));
+            let packed = miniz_oxide::deflate::compress_to_vec(&data, level as u8);
+            ratios.push(("miniz_oxide", verify("miniz_oxide", &packed)));
+            let list: Vec<String> = ratios
+                .iter()
+                .map(|(who, r)| format!("{who} {r:.4}"))
+                .collect();
+            println!(
+                "deflate {name} level {level}: ratio (compressed/original) {}",
+                list.join(", ")
+            );
+
+            let mut g = c.benchmark_group(format!("compress/deflate_{name}_l{level}"));
+            g.throughput(Throughput::Bytes(data.len() as u64));
+            for &(backend, codec) in &ours {
+                g.bench_function(backend, |b| {
+                    b.iter(|| {
+                        deflate::deflate_raw(
+                            codec,
+                            &mut deflater,
+                            level,
+                            black_box(&data),
+                            &mut out,
+                        )
+                        .unwrap()
+                    });
+                });
+            }
+            g.bench_function("libdeflate", |b| {
+                b.iter(|| {
+                    libdeflate
+                        .deflate_compress(black_box(&data), &mut out)
+                        .unwrap()
+                });
+            });
+            g.bench_function("zlib-rs", |b| {
+                b.iter(|| zlib_rs_compress(black_box(&data), level, &mut out));
+            });
+            g.bench_function("zlib-ng", |b| {
+                b.iter(|| zlib_ng_compress(black_box(&data), level, &mut out));
+            });
+            g.bench_function("miniz_oxide", |b| {
+                b.iter(|| miniz_oxide::deflate::compress_to_vec(black_box(&data), level as u8));
             });
             g.finish();
         }
@@ -242,12 +381,46 @@ fn xxh32(c: &mut Criterion) {
     g.finish();
 }
 
+fn checksums(c: &mut Criterion) {
+    let data = corpus::mixed(64 * 1024, 4);
+    let adler = zlib_rs::adler32::adler32(1, &data);
+    let mut g = c.benchmark_group("compress/adler32");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    for (backend, codec) in backends() {
+        assert_eq!(codec.adler32(1, &data), adler);
+        g.bench_function(backend, |b| b.iter(|| codec.adler32(1, black_box(&data))));
+    }
+    g.bench_function("zlib-rs", |b| {
+        b.iter(|| zlib_rs::adler32::adler32(1, black_box(&data)));
+    });
+    g.bench_function("simd-adler32", |b| {
+        b.iter(|| {
+            let mut h = simd_adler32::Adler32::new();
+            h.write(black_box(&data));
+            h.finish()
+        });
+    });
+    g.finish();
+
+    let crc = zlib_rs::crc32::crc32(0, &data);
+    let mut g = c.benchmark_group("compress/crc32");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    for (backend, codec) in backends() {
+        assert_eq!(codec.crc32(0, &data), crc);
+        g.bench_function(backend, |b| b.iter(|| codec.crc32(0, black_box(&data))));
+    }
+    g.bench_function("zlib-rs", |b| {
+        b.iter(|| zlib_rs::crc32::crc32(0, black_box(&data)));
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1))
         .sample_size(20);
-    targets = lz4, inflate, xxh32
+    targets = lz4, inflate, deflate, xxh32, checksums
 }
 criterion_main!(benches);

@@ -15,11 +15,12 @@ use crate::engines::pick_backend;
 /// `offload compress --format F [--level N] < in > out`.
 #[derive(Debug, Args)]
 pub(crate) struct CompressArgs {
-    /// lz4-frame, lz4-block (deflate, zlib and gzip are not available yet).
+    /// lz4-frame, lz4-block, deflate (raw), zlib, gzip.
     #[arg(long, value_name = "F")]
     format: String,
-    /// Compression level. LZ4: 1, the fast compressor (the default; liblz4's levels 3 to 12
-    /// are its high-compression mode, not implemented here: see --acceleration).
+    /// Compression level. Deflate, zlib, gzip: 0 (stored) to 9 (smallest), default 6, as
+    /// gzip. LZ4: 1, the fast compressor (the default; liblz4's levels 3 to 12 are its
+    /// high-compression mode, not implemented here: see --acceleration).
     #[arg(long, value_name = "N")]
     level: Option<i32>,
     /// LZ4 acceleration (1 = liblz4's default; higher is faster with a lower ratio, as
@@ -91,12 +92,7 @@ pub(crate) fn run_compress(a: &CompressArgs) -> CmdResult {
                 return Err("--acceleration must be at least 1".into());
             }
         }
-        "deflate" | "zlib" | "gzip" => {
-            return Err(format!(
-                "--format {}: Deflate compression is not available yet",
-                a.format
-            ));
-        }
+        "deflate" | "zlib" | "gzip" => return compress_deflate(codec, a),
         other => return Err(format!("--format: unknown format '{other}' ({FORMATS})")),
     }
     if a.format == "lz4-block" {
@@ -188,6 +184,33 @@ pub(crate) fn run_decompress(a: &DecompressArgs) -> CmdResult {
     }
 }
 
+/// Compresses stdin whole as one raw Deflate, zlib or gzip stream (one gzip member).
+fn compress_deflate(codec: Auto, a: &CompressArgs) -> CmdResult {
+    if a.acceleration != 1 {
+        return Err("--acceleration applies to LZ4 only".into());
+    }
+    let level = match a.level {
+        None => 6,
+        Some(n @ 0..=9) => n.unsigned_abs(),
+        Some(n) => return Err(format!("--level {n}: Deflate levels are 0 to 9")),
+    };
+    let input = read_stdin()?;
+    // The compressor's workspace is a few hundred KiB: on the heap, not the stack.
+    let mut deflater = Box::new(deflate::Deflater::new());
+    let (bound, compress): (usize, DeflateFn) = match a.format.as_str() {
+        "deflate" => (deflate::deflate_bound(input.len()), deflate::deflate_raw),
+        "zlib" => (deflate::zlib_bound(input.len()), deflate::zlib_compress),
+        _ => (deflate::gzip_bound(input.len()), deflate::gzip_compress),
+    };
+    let mut out = vec![0u8; bound];
+    let n = compress(codec, &mut deflater, level, &input, &mut out).map_err(|e| e.to_string())?;
+    write_stdout(&out[..n])?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The signature shared by the one-shot Deflate, zlib and gzip compressors.
+type DeflateFn = fn(Auto, &mut deflate::Deflater, u32, &[u8], &mut [u8]) -> Result<usize, Error>;
+
 /// Decodes a whole Deflate, zlib or gzip stream. The one-shot decoder needs the output
 /// buffer up front: start at four times the input and double on `OutputTooSmall`, up to
 /// `max`. Bytes after the stream are an error here (a file is one stream).
@@ -229,8 +252,9 @@ const BLOCK: usize = 64 << 10;
 
 /// The compression rows: Deflate decompression of the built-in mixed data (text, logs,
 /// binary records and random bytes in 64 KiB pieces, the benches' corpus; 4 MiB compressed
-/// at level 6 by miniz_oxide, one stream), and LZ4 block compress (acceleration 1) and
-/// decompress of it in 64 KiB blocks, per backend. Throughput counts uncompressed bytes.
+/// at level 6 by miniz_oxide, one stream), Deflate compression of it at levels 1 and 6 (one
+/// raw stream), and LZ4 block compress (acceleration 1) and decompress of it in 64 KiB
+/// blocks, per backend. Throughput counts uncompressed bytes.
 pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
     for backend in Backend::ALL {
         if Auto::with_backend(backend).is_none() {
@@ -245,6 +269,17 @@ pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
             backend: backend.name(),
             make: Box::new(move || inflate_runner(backend)),
         });
+        for level in [1, 6] {
+            cases.push(Case {
+                engine: "compress",
+                op: format!("deflate -{level}"),
+                size: DATA,
+                bytes: DATA,
+                items: 0,
+                backend: backend.name(),
+                make: Box::new(move || deflate_runner(backend, level)),
+            });
+        }
         for decompress in [false, true] {
             cases.push(Case {
                 engine: "compress",
@@ -272,6 +307,17 @@ fn inflate_runner(backend: Backend) -> Runner {
     let mut out = vec![0u8; DATA];
     Box::new(move || {
         deflate::inflate_raw(codec, &mut inflater, black_box(&packed), &mut out).ok();
+        black_box(&mut out);
+    })
+}
+
+fn deflate_runner(backend: Backend, level: u32) -> Runner {
+    let codec = Auto::with_backend(backend).unwrap_or_default();
+    let data = offload_testkit::corpus::mixed(DATA, 1);
+    let mut deflater = Box::new(deflate::Deflater::new());
+    let mut out = vec![0u8; deflate::deflate_bound(DATA)];
+    Box::new(move || {
+        deflate::deflate_raw(codec, &mut deflater, level, black_box(&data), &mut out).ok();
         black_box(&mut out);
     })
 }

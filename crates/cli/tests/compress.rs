@@ -174,8 +174,13 @@ fn errors_are_one_line() {
 }
 
 fn gzip_command(input: &[u8]) -> Option<Vec<u8>> {
+    gzip_with(&["-c", "-n"], input)
+}
+
+/// Runs `gzip` with `args` over `input`; `None` (with a note) when gzip is not installed.
+fn gzip_with(args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
     let child = Command::new("gzip")
-        .args(["-c", "-n"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn();
@@ -190,6 +195,60 @@ fn gzip_command(input: &[u8]) -> Option<Vec<u8>> {
     feeder.join().unwrap().unwrap();
     assert!(out.status.success());
     Some(out.stdout)
+}
+
+#[test]
+fn deflate_formats_round_trip_at_every_level() {
+    let data = sample();
+    let names = backends();
+    for level in 0..=9 {
+        let level = level.to_string();
+        let mut outputs = Vec::new();
+        for backend in &names {
+            for format in ["deflate", "zlib", "gzip"] {
+                let packed = ok(
+                    &[
+                        "compress",
+                        "--format",
+                        format,
+                        "--level",
+                        &level,
+                        "--backend",
+                        backend,
+                    ],
+                    &data,
+                );
+                assert_eq!(ok(&["decompress", "--format", format], &packed), data);
+                if format == "gzip"
+                    && let Some(back) = gzip_with(&["-d", "-c"], &packed)
+                {
+                    assert_eq!(back, data, "gzip -d of level {level}");
+                }
+                outputs.push(packed);
+            }
+        }
+        // Every backend writes the same bytes.
+        for (i, o) in outputs.iter().enumerate() {
+            assert_eq!(o, &outputs[i % 3], "level {level}");
+        }
+    }
+    // Empty input, and the default level (6).
+    for format in ["deflate", "zlib", "gzip"] {
+        let packed = ok(&["compress", "--format", format], &[]);
+        assert!(ok(&["decompress", "--format", format], &packed).is_empty());
+        let default = ok(&["compress", "--format", format], &data);
+        assert_eq!(
+            default,
+            ok(&["compress", "--format", format, "--level", "6"], &data)
+        );
+    }
+    for args in [
+        &["compress", "--format", "gzip", "--level", "10"][..],
+        &["compress", "--format", "zlib", "--level", "-1"][..],
+        &["compress", "--format", "deflate", "--acceleration", "2"][..],
+    ] {
+        assert_one_line_error(&offload_with_stdin(args, &data));
+    }
 }
 
 #[test]
