@@ -368,3 +368,113 @@ pub fn compress_inflate_chunked(data: &[u8]) {
         }
     }
 }
+
+/// Deflate compression round trip: a level (0..=9), a format (raw, zlib, gzip) and an
+/// output-room shortfall from the first bytes, the rest as data. Every backend writes the
+/// same bytes; the stream decodes back to the data with our one-shot decoder and with
+/// miniz_oxide; its length is within the documented bound; the streaming compressor fed in
+/// small chunks writes a stream that decodes to the data too; and an output buffer shorter
+/// than the stream is refused with `OutputTooSmall`, writing nothing past it.
+pub fn compress_deflate_roundtrip(data: &[u8]) {
+    use offload_compress::deflate;
+    let mut input = Input::new(data);
+    let level = u32::from(input.byte() % 10);
+    let format = input.byte() % 3;
+    let short = usize::from(input.byte());
+    let payload = input.rest();
+    let (bound, compress): (usize, DeflateFn) = match format {
+        0 => (deflate::deflate_bound(payload.len()), deflate::deflate_raw),
+        1 => (deflate::zlib_bound(payload.len()), deflate::zlib_compress),
+        _ => (deflate::gzip_bound(payload.len()), deflate::gzip_compress),
+    };
+    let mut deflater = Box::new(deflate::Deflater::new());
+    let mut reference: Option<Vec<u8>> = None;
+    for codec in backends() {
+        let mut out = vec![0u8; bound];
+        let n = compress(codec, &mut deflater, level, payload, &mut out)
+            .unwrap_or_else(|e| panic!("level {level} format {format}: {e}"));
+        out.truncate(n);
+        match &reference {
+            None => reference = Some(out),
+            Some(r) => assert_eq!(&out, r, "{:?} level {level}", codec.backend()),
+        }
+    }
+    let Some(packed) = reference else { return };
+    let mut inflater = deflate::Inflater::new();
+    let mut back = vec![0u8; payload.len()];
+    let decoded = match format {
+        0 => deflate::inflate_raw(Auto::detect(), &mut inflater, &packed, &mut back),
+        1 => deflate::zlib_decompress(Auto::detect(), &mut inflater, &packed, &mut back),
+        _ => deflate::gzip_decompress(Auto::detect(), &mut inflater, &packed, &mut back),
+    };
+    assert_eq!(decoded, Ok((packed.len(), payload.len())), "level {level}");
+    assert_eq!(back, payload);
+    let theirs = match format {
+        0 => miniz_oxide::inflate::decompress_to_vec(&packed),
+        1 => miniz_oxide::inflate::decompress_to_vec_zlib(&packed),
+        _ => Ok(back.clone()), // miniz_oxide has no gzip reader; ours checked it above
+    };
+    let theirs = theirs.unwrap_or_else(|e| panic!("miniz_oxide refused level {level}: {e:?}"));
+    assert_eq!(theirs, payload, "miniz_oxide, level {level}");
+    // The streaming compressor, fed in chunks whose sizes come from the input: its stream
+    // decodes to the data too.
+    let (ins, outs) = (1 + short % 61, 1 + short * 7 % 300);
+    let mut storage = vec![0u8; deflate::DeflateStream::<Auto>::STORAGE_LEN];
+    let f = [
+        deflate::Format::Raw,
+        deflate::Format::Zlib,
+        deflate::Format::Gzip,
+    ][usize::from(format)];
+    let mut enc =
+        deflate::DeflateStream::new(Auto::detect(), f, level, &mut deflater, &mut storage)
+            .unwrap_or_else(|e| panic!("{e}"));
+    let mut streamed = Vec::new();
+    let mut buf = vec![0u8; outs];
+    for piece in payload.chunks(ins) {
+        let mut piece = piece;
+        while !piece.is_empty() {
+            let p = enc.compress(piece, &mut buf, offload_compress::lz4::Flush::None);
+            let p = p.unwrap_or_else(|e| panic!("{e}"));
+            streamed.extend_from_slice(&buf[..p.produced]);
+            piece = &piece[p.consumed..];
+        }
+    }
+    while !enc.is_finished() {
+        let p = enc.compress(&[], &mut buf, offload_compress::lz4::Flush::Finish);
+        streamed.extend_from_slice(&buf[..p.unwrap_or_else(|e| panic!("{e}")).produced]);
+    }
+    back.fill(0);
+    let decoded = match format {
+        0 => deflate::inflate_raw(Auto::detect(), &mut inflater, &streamed, &mut back),
+        1 => deflate::zlib_decompress(Auto::detect(), &mut inflater, &streamed, &mut back),
+        _ => deflate::gzip_decompress(Auto::detect(), &mut inflater, &streamed, &mut back),
+    };
+    assert_eq!(
+        decoded,
+        Ok((streamed.len(), payload.len())),
+        "streamed, level {level}"
+    );
+    assert_eq!(back, payload);
+    // Too little room: refused, and nothing written past the buffer given.
+    if let Some(room) = packed.len().checked_sub(1 + short % packed.len().max(1)) {
+        let mut small = vec![0xA5u8; room + 16];
+        let r = compress(
+            Auto::detect(),
+            &mut deflater,
+            level,
+            payload,
+            &mut small[..room],
+        );
+        assert!(matches!(r, Err(Error::OutputTooSmall { .. })), "{r:?}");
+        assert!(small[room..].iter().all(|&b| b == 0xA5));
+    }
+}
+
+/// The one-shot Deflate, zlib and gzip compressors' shared signature.
+type DeflateFn = fn(
+    Auto,
+    &mut offload_compress::deflate::Deflater,
+    u32,
+    &[u8],
+    &mut [u8],
+) -> Result<usize, Error>;

@@ -49,6 +49,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
         compress_inflate_vs_miniz_oxide,
     ),
     ("compress_inflate_chunked", compress_inflate_chunked),
+    ("compress_deflate_roundtrip", compress_deflate_roundtrip),
     ("psp_open_untrusted", psp_open_untrusted),
     ("psp_roundtrip", psp_roundtrip),
     ("psp_backends_agree", psp_backends_agree),
@@ -60,9 +61,10 @@ mod flow;
 mod psp;
 mod reduce;
 pub use compress::{
-    compress_inflate_chunked, compress_inflate_untrusted, compress_inflate_vs_miniz_oxide,
-    compress_lz4_block_decode_untrusted, compress_lz4_frame_decode_untrusted,
-    compress_lz4_no_stale_output, compress_lz4_roundtrip, compress_lz4_vs_lz4_flex,
+    compress_deflate_roundtrip, compress_inflate_chunked, compress_inflate_untrusted,
+    compress_inflate_vs_miniz_oxide, compress_lz4_block_decode_untrusted,
+    compress_lz4_frame_decode_untrusted, compress_lz4_no_stale_output, compress_lz4_roundtrip,
+    compress_lz4_vs_lz4_flex,
 };
 pub use flow::{flow_classifier_ops, flow_rss_backends_agree, flow_table_ops};
 pub use psp::{psp_backends_agree, psp_gcm_vs_aes_gcm, psp_open_untrusted, psp_roundtrip};

@@ -470,7 +470,46 @@ fn compress() -> u32 {
         Err(offload_compress::Error::StorageTooSmall { needed, .. }) => mix(acc, needed as u32),
         Err(_) => mix(acc, 0xC4),
     };
-    mix(acc, codec.xxh32(0, &input))
+    acc = mix(acc, codec.xxh32(0, &input));
+    mix(acc, deflate(codec, &input))
+}
+
+/// offload-compress, Deflate: a zlib round trip (one-shot compressor, streaming decoder)
+/// and a gzip stream through the streaming compressor. The compressor's workspace
+/// (`Deflater::SIZE`, 385 KiB) and the streaming storage (193 KiB) are locals here, which
+/// is fine for a link check; a device would give them static or pool memory.
+fn deflate(codec: offload_compress::Auto, input: &[u8; 600]) -> u32 {
+    use offload_compress::{deflate, lz4::Flush};
+
+    let mut deflater = deflate::Deflater::new();
+    let mut packed = [0u8; deflate::zlib_bound(600)];
+    let n = match deflate::zlib_compress(codec, &mut deflater, 6, input, &mut packed) {
+        Ok(n) => n,
+        Err(_) => return 0xD0,
+    };
+    let mut stream = deflate::InflateStream::new(deflate::Format::Zlib);
+    let mut back = [0u8; 600];
+    let mut acc = match stream.decompress(codec, &packed[..n], &mut back) {
+        Ok(p) => mix(p.consumed as u32, p.produced as u32 ^ u32::from(back[300])),
+        Err(_) => 0xD1,
+    };
+    let mut storage = [0u8; deflate::DeflateStream::<offload_compress::Auto>::STORAGE_LEN];
+    let mut enc = match deflate::DeflateStream::new(
+        codec,
+        deflate::Format::Gzip,
+        1,
+        &mut deflater,
+        &mut storage,
+    ) {
+        Ok(e) => e,
+        Err(_) => return mix(acc, 0xD2),
+    };
+    let mut out = [0u8; 700];
+    acc = match enc.compress(input, &mut out, Flush::Finish) {
+        Ok(p) => mix(acc, p.produced as u32 ^ u32::from(enc.is_finished())),
+        Err(_) => mix(acc, 0xD3),
+    };
+    acc
 }
 
 /// offload-psp: a key derived from master keys, AES-GCM seal and open of a small buffer, and

@@ -64,6 +64,7 @@ use crate::{Codec, Error};
 pub(crate) mod adler32;
 mod bitwriter;
 pub(crate) mod compress;
+mod encoder;
 mod huffman;
 pub(crate) mod inflate;
 #[cfg(feature = "std")]
@@ -71,8 +72,9 @@ mod io;
 mod stream;
 pub(crate) mod tables;
 
+pub use encoder::DeflateStream;
 #[cfg(feature = "std")]
-pub use io::Decoder;
+pub use io::{Decoder, Encoder};
 pub use stream::{Format, InflateStream, Progress};
 use tables::{DIST_ENOUGH, LITLEN_ENOUGH, PRECODE_ENOUGH};
 
@@ -232,16 +234,12 @@ pub fn zlib_compress<C: Codec>(
     input: &[u8],
     output: &mut [u8],
 ) -> Result<usize, Error> {
-    check_level(level)?;
+    compress::check_level(level)?;
     let too_small = Error::OutputTooSmall {
         needed: None,
         available: output.len(),
     };
-    let cmf = 0x78u16;
-    let flg = u16::from(zlib_flevel(level)) << 6;
-    let fcheck = 31 - (cmf << 8 | flg) % 31;
-    #[expect(clippy::cast_possible_truncation, reason = "fcheck <= 31, flg < 256")]
-    let header = [0x78, (flg | fcheck) as u8];
+    let header = zlib_header(level);
     if output.len() < 6 {
         return Err(too_small);
     }
@@ -273,17 +271,12 @@ pub fn gzip_compress<C: Codec>(
     input: &[u8],
     output: &mut [u8],
 ) -> Result<usize, Error> {
-    check_level(level)?;
+    compress::check_level(level)?;
     let too_small = Error::OutputTooSmall {
         needed: None,
         available: output.len(),
     };
-    let xfl = match level {
-        0 | 1 => 4,
-        9 => 2,
-        _ => 0,
-    };
-    let header = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, xfl, 255];
+    let header = gzip_header(level);
     if output.len() < 18 {
         return Err(too_small);
     }
@@ -302,15 +295,6 @@ pub fn gzip_compress<C: Codec>(
     trailer[4..].copy_from_slice(&isize.to_le_bytes());
     output[..10].copy_from_slice(&header);
     Ok(end + 8)
-}
-
-fn check_level(level: u32) -> Result<(), Error> {
-    if level > 9 {
-        return Err(Error::InvalidParameter {
-            what: "DEFLATE compression level above 9",
-        });
-    }
-    Ok(())
 }
 
 /// The Adler-32 of no data: start a running [`Codec::adler32`] from this.
@@ -568,4 +552,24 @@ fn read_be32(input: &[u8], pos: usize) -> Result<u32, Error> {
 fn read_le32(input: &[u8], pos: usize) -> Result<u32, Error> {
     let b = input.get(pos..pos + 4).ok_or(Error::Truncated)?;
     Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The zlib header written for `level`: CMF 0x78 (Deflate, 32 KiB window), FLEVEL as zlib
+/// maps levels, no dictionary, FCHECK.
+pub(crate) fn zlib_header(level: u32) -> [u8; 2] {
+    let cmf = 0x78u16;
+    let flg = u16::from(zlib_flevel(level)) << 6;
+    let fcheck = 31 - (cmf << 8 | flg) % 31;
+    #[expect(clippy::cast_possible_truncation, reason = "fcheck <= 31, flg < 256")]
+    [0x78, (flg | fcheck) as u8]
+}
+
+/// The gzip member header written for `level` (see [`gzip_compress`]).
+pub(crate) fn gzip_header(level: u32) -> [u8; 10] {
+    let xfl = match level {
+        0 | 1 => 4,
+        9 => 2,
+        _ => 0,
+    };
+    [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, xfl, 255]
 }

@@ -33,6 +33,35 @@ impl<'a> BitWriter<'a> {
         }
     }
 
+    /// A writer whose first bits are `n < 8` pending bits `bits` (from a writer that
+    /// stopped mid-byte: see [`into_pending`](Self::into_pending)).
+    pub(crate) fn with_pending(out: &'a mut [u8], bits: u64, n: u32) -> Self {
+        debug_assert!(n < 8 && bits >> n == 0);
+        BitWriter {
+            out,
+            pos: 0,
+            buf: bits,
+            n,
+            overflow: false,
+        }
+    }
+
+    /// Writes the whole pending bytes and returns `(bytes written, the 0..=7 bits of the
+    /// last partial byte, their count)`, or `None` if the output ran out at any point.
+    pub(crate) fn into_pending(mut self) -> Option<(usize, u64, u32)> {
+        while self.n >= 8 {
+            #[expect(clippy::cast_possible_truncation, reason = "the low byte on purpose")]
+            self.put_byte_raw(self.buf as u8);
+            self.buf >>= 8;
+            self.n -= 8;
+        }
+        if self.overflow {
+            None
+        } else {
+            Some((self.pos, self.buf, self.n))
+        }
+    }
+
     /// Appends the low `count` bits of `bits` (`count <= 56`, the other bits zero).
     #[inline(always)]
     pub(crate) fn put(&mut self, bits: u64, count: u32) {

@@ -51,7 +51,7 @@ const OBSERVATIONS_PER_CHECK: u32 = 512;
 const WINDOW: usize = 32_768;
 const MAX_MATCH: usize = 258;
 /// log2 of the largest hash table (in buckets or heads).
-const HASH_BITS_MAX: u32 = 15;
+pub(crate) const HASH_BITS_MAX: u32 = 15;
 const HASH_BITS_MIN: u32 = 10;
 /// Hash values are below `1 << bits`; masking with the largest table's mask as well lets
 /// the compiler see that every index is in bounds.
@@ -356,62 +356,98 @@ pub(crate) fn deflate(
     input: &[u8],
     output: &mut [u8],
 ) -> Result<usize, Error> {
+    check_level(level)?;
+    let available = output.len();
+    let mut bw = BitWriter::new(output);
+    compress_blocks(
+        state,
+        level,
+        input,
+        0,
+        true,
+        Some(hash_bits(input.len())),
+        &mut bw,
+    );
+    bw.finish().ok_or(Error::OutputTooSmall {
+        needed: None,
+        available,
+    })
+}
+
+/// The error for a level above 9.
+pub(crate) fn check_level(level: u32) -> Result<(), Error> {
     if level > 9 {
         return Err(Error::InvalidParameter {
             what: "DEFLATE compression level above 9",
         });
     }
-    let available = output.len();
-    let mut bw = BitWriter::new(output);
+    Ok(())
+}
+
+/// Writes `data[start..]` as DEFLATE blocks into `bw` (the last one final if `last`; at
+/// least one block, empty if the range is). Matches may reach back into `data[..start]`:
+/// the streaming encoder passes its window, whose earlier bytes the tables already index.
+/// `fresh` (the hash bits to use) starts over: the tables are cleared for that many bits;
+/// `None` continues with the tables as the previous call left them (at the full
+/// [`HASH_BITS_MAX`]), which is only sound when the positions they hold still mean the same
+/// bytes: the streaming encoder slides its window by multiples of 2^16 for that, since
+/// positions are kept modulo 2^16.
+pub(crate) fn compress_blocks(
+    state: &mut State,
+    level: u32,
+    data: &[u8],
+    start: usize,
+    last: bool,
+    fresh: Option<u32>,
+    bw: &mut BitWriter<'_>,
+) {
     if level == 0 {
-        write_stored(&mut bw, input, true);
-    } else {
-        let bits = hash_bits(input.len());
-        if level == 1 {
-            state.table[..2 << bits].fill(EMPTY);
-        } else {
-            state.table[..2 << bits].fill(EMPTY);
+        write_stored(bw, &data[start..], last);
+        return;
+    }
+    let bits = fresh.unwrap_or(HASH_BITS_MAX);
+    if let Some(bits) = fresh {
+        state.table[..2 << bits].fill(EMPTY);
+        if level > 1 {
             state.table[HASH3_BASE..HASH3_BASE + (1 << bits)].fill(EMPTY);
             // A chain can step onto a position that was never inserted (a wrapped 16-bit
-            // entry, or one skipped over); its link must then come from this call.
-            state.prev[..input.len().min(WINDOW)].fill(0);
-        }
-        let mut pos = 0;
-        loop {
-            state.litlen_freq.fill(0);
-            state.dist_freq.fill(0);
-            let start = pos;
-            let nseqs;
-            (pos, nseqs) = if level == 1 {
-                parse_fast(state, input, start, bits)
-            } else {
-                parse_chain(
-                    state,
-                    input,
-                    start,
-                    bits,
-                    CHAIN_PARAMS[level as usize],
-                    level <= 6,
-                )
-            };
-            let last = pos >= input.len();
-            write_block(
-                &mut bw,
-                &input[start..pos],
-                &state.seqs[..nseqs],
-                &mut state.litlen_freq,
-                &state.dist_freq,
-                last,
-            );
-            if bw.overflowed() || last {
-                break;
-            }
+            // entry, or one skipped over); its link must then come from this stream. A
+            // one-shot call (`last`) only ever looks at the first `data.len()` links.
+            let links = if last { data.len().min(WINDOW) } else { WINDOW };
+            state.prev[..links].fill(0);
         }
     }
-    bw.finish().ok_or(Error::OutputTooSmall {
-        needed: None,
-        available,
-    })
+    let mut pos = start;
+    loop {
+        state.litlen_freq.fill(0);
+        state.dist_freq.fill(0);
+        let block_start = pos;
+        let nseqs;
+        (pos, nseqs) = if level == 1 {
+            parse_fast(state, data, block_start, bits)
+        } else {
+            parse_chain(
+                state,
+                data,
+                block_start,
+                bits,
+                CHAIN_PARAMS[level as usize],
+                level <= 6,
+            )
+        };
+        let end = pos >= data.len();
+        write_block(
+            bw,
+            &data[block_start..pos],
+            &state.seqs[..nseqs],
+            &mut state.litlen_freq,
+            &state.dist_freq,
+            last && end,
+        );
+        if bw.overflowed() || end {
+            break;
+        }
+    }
 }
 
 // --- parsers -------------------------------------------------------------------------

@@ -1,14 +1,17 @@
-//! `std::io` adapter over the streaming Deflate decoder (feature `std`). It owns no heap
-//! memory: the decoder ([`InflateStream::SIZE`] bytes) and an 8 KiB input buffer are kept
-//! inline.
+//! `std::io` adapters over the streaming Deflate codec (feature `std`). They own no heap
+//! memory: the decoder ([`InflateStream::SIZE`] bytes) and an 8 KiB buffer are kept inline;
+//! the encoder works in caller storage with a caller [`Deflater`].
 
 #![forbid(unsafe_code)]
 
 extern crate std;
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 
+use super::Deflater;
+use super::encoder::DeflateStream;
 use super::stream::{Format, InflateStream};
+use crate::lz4::Flush;
 use crate::{Codec, Error};
 
 const CHUNK: usize = 8 * 1024;
@@ -114,5 +117,105 @@ impl<R: Read, C: Codec> Read for Decoder<R, C> {
             self.end += n;
             self.eof = n == 0;
         }
+    }
+}
+
+/// Compresses everything written to it into one raw Deflate, zlib or gzip stream written
+/// to `inner` (see [`DeflateStream`]). Call [`Encoder::finish`] at the end: dropping the
+/// writer leaves the stream unfinished. [`Write::flush`] ends the data so far with a sync
+/// flush (an empty stored block), so a reader can decode everything written until then.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use offload_compress::{Auto, deflate};
+///
+/// let mut deflater = Box::new(deflate::Deflater::new());
+/// let mut storage = vec![0u8; deflate::DeflateStream::<Auto>::STORAGE_LEN];
+/// let mut w = deflate::Encoder::new(
+///     Auto::detect(),
+///     deflate::Format::Zlib,
+///     6,
+///     &mut deflater,
+///     &mut storage,
+///     Vec::new(),
+/// )?;
+/// w.write_all(b"written through std::io, written through std::io")?;
+/// let zlib = w.finish()?;
+///
+/// let mut r = deflate::Decoder::new(Auto::detect(), deflate::Format::Zlib, &zlib[..]);
+/// let mut text = String::new();
+/// r.read_to_string(&mut text)?;
+/// assert_eq!(text, "written through std::io, written through std::io");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Encoder<'a, W: Write, C: Codec> {
+    stream: DeflateStream<'a, C>,
+    inner: W,
+    out: [u8; CHUNK],
+}
+
+impl<'a, W: Write, C: Codec> Encoder<'a, W, C> {
+    /// A writer compressing into `inner` as `format` at `level` (0..=9).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a level above 9 or `storage` shorter than
+    /// [`DeflateStream::STORAGE_LEN`].
+    pub fn new(
+        codec: C,
+        format: Format,
+        level: u32,
+        deflater: &'a mut Deflater,
+        storage: &'a mut [u8],
+        inner: W,
+    ) -> io::Result<Self> {
+        let stream = DeflateStream::new(codec, format, level, deflater, storage).map_err(to_io)?;
+        Ok(Encoder {
+            stream,
+            inner,
+            out: [0; CHUNK],
+        })
+    }
+
+    fn pump(&mut self, mut input: &[u8], flush: Flush) -> io::Result<()> {
+        loop {
+            let p = self
+                .stream
+                .compress(input, &mut self.out, flush)
+                .map_err(to_io)?;
+            self.inner.write_all(&self.out[..p.produced])?;
+            input = &input[p.consumed..];
+            let done = match flush {
+                Flush::Finish => self.stream.is_finished(),
+                _ => input.is_empty() && p.produced < CHUNK,
+            };
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Ends the stream (final block and trailer) and returns the inner writer.
+    ///
+    /// # Errors
+    /// Any error of the inner writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.pump(&[], Flush::Finish)?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write, C: Codec> Write for Encoder<'_, W, C> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pump(buf, Flush::None)?;
+        Ok(buf.len())
+    }
+
+    /// Compresses what is buffered, ends it with an empty stored block (zlib's
+    /// `Z_SYNC_FLUSH`) and flushes `inner`.
+    fn flush(&mut self) -> io::Result<()> {
+        self.pump(&[], Flush::Block)?;
+        self.inner.flush()
     }
 }
