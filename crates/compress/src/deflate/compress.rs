@@ -91,7 +91,6 @@ pub(crate) struct State {
     /// (0: none within the window).
     prev: [u16; WINDOW],
     seqs: [Seq; MAX_SEQS + 1],
-    split: Split,
     litlen_freq: [u32; NUM_LITLEN],
     dist_freq: [u32; NUM_DIST],
 }
@@ -106,7 +105,6 @@ impl State {
                 len: 0,
                 dist: 0,
             }; MAX_SEQS + 1],
-            split: Split::new(),
             litlen_freq: [0; NUM_LITLEN],
             dist_freq: [0; NUM_DIST],
         }
@@ -452,67 +450,120 @@ pub(crate) fn compress_blocks(
 
 // --- parsers -------------------------------------------------------------------------
 
-/// Records a literal run ending in a match in the sequence store and counts its symbols.
-#[inline(always)]
-fn push_match(state: &mut State, nseqs: &mut usize, litrun: &mut u32, len: usize, dist: usize) {
-    #[expect(clippy::cast_possible_truncation, reason = "len <= 258, dist <= 32768")]
-    if let Some(s) = state.seqs.get_mut(*nseqs) {
-        *s = Seq {
-            litrun: *litrun,
-            len: len as u16,
-            dist: dist as u16,
-        };
-    }
-    *nseqs += 1;
-    *litrun = 0;
-    state.split.matched(len);
-    state.litlen_freq[257 + usize::from(LEN_SLOT[len.min(MAX_MATCH)])] += 1;
-    state.dist_freq[dist_slot(dist)] += 1;
+/// What a parser records for the block it parses: the sequences, the symbol counts, and the
+/// statistics that decide where the block ends. Kept apart from the match finder's tables
+/// (and, for the statistics, in the parser's own locals) so the compiler can see that the
+/// tables' stores never touch the counters and keep those in registers.
+struct Recorder<'s> {
+    seqs: &'s mut [Seq; MAX_SEQS + 1],
+    litlen_freq: &'s mut [u32; NUM_LITLEN],
+    dist_freq: &'s mut [u32; NUM_DIST],
+    split: Split,
+    nseqs: usize,
+    litrun: u32,
 }
 
-#[inline(always)]
-fn literal(state: &mut State, b: u8) {
-    state.litlen_freq[usize::from(b)] += 1;
-    state.split.literal(b);
-}
-
-/// Ends a block: the trailing literals become the last sequence. Returns the count.
-fn finish_seqs(state: &mut State, nseqs: usize, litrun: u32) -> usize {
-    if let Some(s) = state.seqs.get_mut(nseqs) {
-        *s = Seq {
-            litrun,
-            len: 0,
-            dist: 0,
-        };
+impl<'s> Recorder<'s> {
+    fn new(
+        seqs: &'s mut [Seq; MAX_SEQS + 1],
+        litlen_freq: &'s mut [u32; NUM_LITLEN],
+        dist_freq: &'s mut [u32; NUM_DIST],
+    ) -> Self {
+        Recorder {
+            seqs,
+            litlen_freq,
+            dist_freq,
+            split: Split::new(),
+            nseqs: 0,
+            litrun: 0,
+        }
     }
-    nseqs + 1
+
+    /// Records a literal run ending in a match and counts its symbols.
+    #[inline(always)]
+    fn matched(&mut self, len: usize, dist: usize) {
+        #[expect(clippy::cast_possible_truncation, reason = "len <= 258, dist <= 32768")]
+        if let Some(s) = self.seqs.get_mut(self.nseqs) {
+            *s = Seq {
+                litrun: self.litrun,
+                len: len as u16,
+                dist: dist as u16,
+            };
+        }
+        self.nseqs += 1;
+        self.litrun = 0;
+        self.split.matched(len);
+        self.litlen_freq[257 + usize::from(LEN_SLOT[len.min(MAX_MATCH)])] += 1;
+        self.dist_freq[dist_slot(dist)] += 1;
+    }
+
+    #[inline(always)]
+    fn literal(&mut self, b: u8) {
+        self.litlen_freq[usize::from(b)] += 1;
+        self.split.literal(b);
+        self.litrun += 1;
+    }
+
+    /// Whether the block should end before `pos` (`start` its first byte, `len` the data).
+    #[inline(always)]
+    fn should_end(&mut self, pos: usize, start: usize, len: usize) -> bool {
+        self.nseqs >= MAX_SEQS || self.split.should_end(pos - start, len - pos)
+    }
+
+    /// Ends the block: the trailing literals become the last sequence. Returns the count.
+    fn finish(self) -> usize {
+        if let Some(s) = self.seqs.get_mut(self.nseqs) {
+            *s = Seq {
+                litrun: self.litrun,
+                len: 0,
+                dist: 0,
+            };
+        }
+        self.nseqs + 1
+    }
 }
 
 /// Level 1: two-entry hash buckets, greedy. Returns (end of block, sequences).
-#[inline(never)]
 fn parse_fast(state: &mut State, data: &[u8], start: usize, bits: u32) -> (usize, usize) {
+    let State {
+        table,
+        seqs,
+        litlen_freq,
+        dist_freq,
+        ..
+    } = state;
+    let rec = Recorder::new(seqs, litlen_freq, dist_freq);
+    parse_fast_with(table, rec, data, start, bits)
+}
+
+/// [`parse_fast`] over the match finder's table and the recorder, passed apart so the
+/// compiler knows the table's stores leave the recorder's counters alone.
+#[inline(never)]
+fn parse_fast_with(
+    table: &mut [u16; 3 << HASH_BITS_MAX],
+    mut rec: Recorder<'_>,
+    data: &[u8],
+    start: usize,
+    bits: u32,
+) -> (usize, usize) {
     let len = data.len();
     // Positions searched since the last match.
     let mut misses = 0usize;
     let block_limit = len.min(start + BLOCK_SOFT_MAX);
-    state.split = Split::new();
     let hash_end = len.saturating_sub(3);
     let mut pos = start;
-    let mut litrun = 0u32;
-    let mut nseqs = 0;
-    while pos < block_limit && nseqs < MAX_SEQS && !state.split.should_end(pos - start, len - pos) {
+    while pos < block_limit && !rec.should_end(pos, start, len) {
         if pos >= hash_end {
-            literal(state, data[pos]);
-            litrun += 1;
+            rec.literal(data[pos]);
             pos += 1;
             continue;
         }
         let cur = read32(data, pos);
         let h = hash4(cur, bits) & HASH_MASK;
-        let (c0, c1) = (state.table[2 * h], state.table[2 * h + 1]);
+        let (c0, c1) = (table[2 * h], table[2 * h + 1]);
         let p = pos16(pos);
-        state.table[2 * h + 1] = c0;
-        state.table[2 * h] = p;
+        table[2 * h + 1] = c0;
+        table[2 * h] = p;
         let max = (len - pos).min(MAX_MATCH);
         let mut best_len = 0;
         let mut best_dist = 0;
@@ -532,15 +583,15 @@ fn parse_fast(state: &mut State, data: &[u8], start: usize, bits: u32) -> (usize
             }
         }
         if best_len >= 4 {
-            push_match(state, &mut nseqs, &mut litrun, best_len, best_dist);
+            rec.matched(best_len, best_dist);
             misses = 0;
             let end = pos + best_len;
             let stop = end.min(hash_end);
             let mut q = pos + 1;
             while q < stop {
                 let h = hash4(read32(data, q), bits) & HASH_MASK;
-                state.table[2 * h + 1] = state.table[2 * h];
-                state.table[2 * h] = pos16(q);
+                table[2 * h + 1] = table[2 * h];
+                table[2 * h] = pos16(q);
                 q += 1;
             }
             pos = end;
@@ -551,16 +602,12 @@ fn parse_fast(state: &mut State, data: &[u8], start: usize, bits: u32) -> (usize
             let step = (1 + (misses >> SKIP_SHIFT)).min(len - pos);
             misses += 1;
             for &b in &data[pos..pos + step] {
-                literal(state, b);
-            }
-            #[expect(clippy::cast_possible_truncation, reason = "step <= 2^26")]
-            {
-                litrun += step as u32;
+                rec.literal(b);
             }
             pos += step;
         }
     }
-    (pos, finish_seqs(state, nseqs, litrun))
+    (pos, rec.finish())
 }
 
 /// The hash-chain match finder (levels 2..=9).
@@ -572,27 +619,36 @@ struct Chains {
 impl Chains {
     /// Inserts `pos` (which has 4 readable bytes) without searching.
     #[inline(always)]
-    fn insert(&self, state: &mut State, data: &[u8], pos: usize, use3: bool) {
+    fn insert(
+        &self,
+        table: &mut [u16; 3 << HASH_BITS_MAX],
+        prev: &mut [u16; WINDOW],
+        data: &[u8],
+        pos: usize,
+        use3: bool,
+    ) {
         let x = read32(data, pos);
         let h4 = hash4(x, self.bits + 1) & HASH4_MASK;
         let p = pos16(pos);
-        let d = p.wrapping_sub(state.table[h4]) as usize;
-        state.table[h4] = p;
+        let d = p.wrapping_sub(table[h4]) as usize;
+        table[h4] = p;
         if use3 {
-            state.table[HASH3_BASE + (hash3(x, self.bits) & HASH_MASK)] = p;
+            table[HASH3_BASE + (hash3(x, self.bits) & HASH_MASK)] = p;
         }
         #[expect(clippy::cast_possible_truncation, reason = "d <= 32768")]
         {
-            state.prev[pos % WINDOW] = if d <= WINDOW { d as u16 } else { 0 };
+            prev[pos % WINDOW] = if d <= WINDOW { d as u16 } else { 0 };
         }
     }
 
     /// Inserts `pos` (4 readable bytes) and returns its longest match `(len, dist)` longer
     /// than `floor` bytes, searching `depth` chain entries; `(0, 0)` for none.
     #[inline(always)]
+    #[expect(clippy::too_many_arguments, reason = "the match finder's tables, passed apart")]
     fn find(
         &self,
-        state: &mut State,
+        table: &mut [u16; 3 << HASH_BITS_MAX],
+        prev: &mut [u16; WINDOW],
         data: &[u8],
         pos: usize,
         depth: u32,
@@ -606,17 +662,17 @@ impl Chains {
         // left from other stretches are harmless: candidates are verified).
         let c3 = if use3 {
             let h3 = HASH3_BASE + (hash3(x, self.bits) & HASH_MASK);
-            let c = state.table[h3];
-            state.table[h3] = p;
+            let c = table[h3];
+            table[h3] = p;
             c
         } else {
             EMPTY
         };
-        let mut d = p.wrapping_sub(state.table[h4]) as usize;
-        state.table[h4] = p;
+        let mut d = p.wrapping_sub(table[h4]) as usize;
+        table[h4] = p;
         #[expect(clippy::cast_possible_truncation, reason = "d <= 32768")]
         {
-            state.prev[pos % WINDOW] = if d <= WINDOW { d as u16 } else { 0 };
+            prev[pos % WINDOW] = if d <= WINDOW { d as u16 } else { 0 };
         }
         let max = (data.len() - pos).min(MAX_MATCH);
         if floor >= max {
@@ -656,7 +712,7 @@ impl Chains {
                     }
                 }
             }
-            let step = usize::from(state.prev[c % WINDOW]);
+            let step = usize::from(prev[c % WINDOW]);
             if step == 0 {
                 break;
             }
@@ -705,9 +761,36 @@ fn recalc_min_len(litlen_freq: &[u32; NUM_LITLEN]) -> usize {
 }
 
 /// Levels 2..=9: hash chains, greedy or lazy. Returns (end of block, sequences).
-#[inline(never)]
 fn parse_chain(
     state: &mut State,
+    data: &[u8],
+    start: usize,
+    bits: u32,
+    params: (u32, usize, u8),
+    accelerate: bool,
+) -> (usize, usize) {
+    let State {
+        table,
+        prev,
+        seqs,
+        litlen_freq,
+        dist_freq,
+    } = state;
+    let rec = Recorder::new(seqs, litlen_freq, dist_freq);
+    parse_chain_with(table, prev, rec, data, start, bits, params, accelerate)
+}
+
+/// [`parse_chain`] over the match finder's tables and the recorder, passed apart (see
+/// [`parse_fast_with`]).
+#[inline(never)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of the state, passed apart"
+)]
+fn parse_chain_with(
+    table: &mut [u16; 3 << HASH_BITS_MAX],
+    prev: &mut [u16; WINDOW],
+    mut rec: Recorder<'_>,
     data: &[u8],
     start: usize,
     bits: u32,
@@ -718,26 +801,22 @@ fn parse_chain(
     let mut misses = 0usize;
     let len = data.len();
     let block_limit = len.min(start + BLOCK_SOFT_MAX);
-    state.split = Split::new();
     let hash_end = len.saturating_sub(3);
     let mut pos = start;
-    let mut litrun = 0u32;
-    let mut nseqs = 0;
     let mut min_len = initial_min_len(&data[start..len.min(start + 4096)]);
     let mut next_recalc = start + 16_384;
-    while pos < block_limit && nseqs < MAX_SEQS && !state.split.should_end(pos - start, len - pos) {
+    while pos < block_limit && !rec.should_end(pos, start, len) {
         if pos >= hash_end {
-            literal(state, data[pos]);
-            litrun += 1;
+            rec.literal(data[pos]);
             pos += 1;
             continue;
         }
         if pos >= next_recalc {
-            min_len = recalc_min_len(&state.litlen_freq);
+            min_len = recalc_min_len(rec.litlen_freq);
             next_recalc = pos + (pos - start).max(16_384);
         }
         let (mut cur_len, mut cur_dist) =
-            mf.find(state, data, pos, depth, min_len - 1, min_len == 3);
+            mf.find(table, prev, data, pos, depth, min_len - 1, min_len == 3);
         if cur_len < min_len {
             // As level 1 does, levels up to 6 look at fewer positions in incompressible
             // data; 7 and above look at every one.
@@ -748,11 +827,7 @@ fn parse_chain(
             };
             misses += 1;
             for &b in &data[pos..pos + step] {
-                literal(state, b);
-            }
-            #[expect(clippy::cast_possible_truncation, reason = "step <= 2^26")]
-            {
-                litrun += step as u32;
+                rec.literal(b);
             }
             pos += step;
             continue;
@@ -766,13 +841,19 @@ fn parse_chain(
                 if p >= hash_end || p >= block_limit {
                     break 'lazy;
                 }
-                let (next_len, next_dist) =
-                    mf.find(state, data, p, depth >> ahead, cur_len - 1, min_len == 3);
+                let (next_len, next_dist) = mf.find(
+                    table,
+                    prev,
+                    data,
+                    p,
+                    depth >> ahead,
+                    cur_len - 1,
+                    min_len == 3,
+                );
                 inserted = p + 1;
                 if better(cur_len, cur_dist, next_len, next_dist, ahead) {
                     for _ in 0..ahead {
-                        literal(state, data[pos]);
-                        litrun += 1;
+                        rec.literal(data[pos]);
                         pos += 1;
                     }
                     cur_len = next_len;
@@ -782,17 +863,17 @@ fn parse_chain(
             }
             break;
         }
-        push_match(state, &mut nseqs, &mut litrun, cur_len, cur_dist);
+        rec.matched(cur_len, cur_dist);
         let end = pos + cur_len;
         let stop = end.min(hash_end);
         let mut q = inserted;
         while q < stop {
-            mf.insert(state, data, q, min_len == 3);
+            mf.insert(table, prev, data, q, min_len == 3);
             q += 1;
         }
         pos = end;
     }
-    (pos, finish_seqs(state, nseqs, litrun))
+    (pos, rec.finish())
 }
 
 // --- block writing -------------------------------------------------------------------
