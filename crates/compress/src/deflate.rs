@@ -1,5 +1,7 @@
 //! Deflate: raw DEFLATE (RFC 1951), zlib (RFC 1950) and gzip (RFC 1952), compression and
-//! decompression, one-shot between caller buffers.
+//! decompression, one-shot between caller buffers or streamed in chunks of any size
+//! ([`DeflateStream`] and [`InflateStream`], with the `std::io` adapters `Encoder` and
+//! `Decoder` behind the `std` feature).
 //!
 //! Every function takes a [`Codec`] (a backend or [`Auto`](crate::Auto)) and caller-owned
 //! state: an [`Inflater`] to decode (its Huffman tables, 11 808 bytes) or a [`Deflater`] to

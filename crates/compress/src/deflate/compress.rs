@@ -644,7 +644,10 @@ impl Chains {
     /// Inserts `pos` (4 readable bytes) and returns its longest match `(len, dist)` longer
     /// than `floor` bytes, searching `depth` chain entries; `(0, 0)` for none.
     #[inline(always)]
-    #[expect(clippy::too_many_arguments, reason = "the match finder's tables, passed apart")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the match finder's tables, passed apart"
+    )]
     fn find(
         &self,
         table: &mut [u16; 3 << HASH_BITS_MAX],
