@@ -378,7 +378,9 @@ fn unprotected(at: usize, bit: u8, v6: bool, hl: usize) -> bool {
 /// Checks: an SPI with zero low 31 bits is refused, a crypt offset past the payload and an
 /// IPv4 fragment in transport mode are refused, each with its error and with the buffer and
 /// the SA's next IV unchanged; otherwise the wire length is as documented, every backend
-/// gives the same wire bytes, and decapsulation on every backend gives back the original
+/// gives the same wire bytes, `encapsulate_at` behind the spare byte's count of headroom
+/// writes the same bytes where it says and nothing outside them when the headroom
+/// suffices, and decapsulation on every backend gives back the original
 /// packet, its mode and header. Then one flipped bit: an error with the buffer unchanged,
 /// unless the bit is in a field neither authenticated nor checked, where decapsulation gives
 /// the original packet (transport IPv6: with the same bit flipped).
@@ -491,6 +493,29 @@ pub fn psp_roundtrip(data: &[u8]) {
         };
         assert_eq!(r, Err(too_small), "{ctx}: short buffer");
         assert!(short == before, "{ctx}: short buffer changed");
+    }
+
+    // The same packet behind `spare` bytes of headroom: the same wire bytes, where
+    // `encapsulate_at` says, and nothing outside them written when the headroom suffices.
+    {
+        let mut tx = sa.clone();
+        let room = offload_psp::headroom(mode, v6, vc.is_some());
+        let mut buf = vec![0xA5u8; spare + wire_len];
+        buf[spare..spare + inner.len()].copy_from_slice(&inner);
+        let r = offload_psp::encapsulate_at(&Scalar, &mut tx, mode, &mut buf, spare, inner.len());
+        let at = spare.saturating_sub(room);
+        assert_eq!(r, Ok(at..at + wire_len), "{ctx}: encapsulate_at {spare}");
+        assert!(
+            buf[at..at + wire_len] == wire[..wire_len],
+            "{ctx}: headroom {spare}"
+        );
+        if spare >= room {
+            assert!(buf[..at].iter().all(|&b| b == 0xA5), "{ctx}: wrote before");
+        }
+        assert!(
+            buf[at + wire_len..].iter().all(|&b| b == 0xA5),
+            "{ctx}: wrote after"
+        );
     }
 
     let expected_header = offload_psp::HeaderRepr {
