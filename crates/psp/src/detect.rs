@@ -14,6 +14,45 @@ mod x86 {
 
     const UNKNOWN: u8 = 2;
     static AVX2: AtomicU8 = AtomicU8::new(UNKNOWN);
+    static AVX512: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    /// Everything [`avx2`] needs plus AVX-512F and AVX-512BW, with the ZMM state enabled
+    /// (XCR0 bits 5-7: opmask, upper halves of ZMM0-15, ZMM16-31).
+    pub(crate) fn avx512() -> bool {
+        if cfg!(all(
+            target_feature = "aes",
+            target_feature = "avx2",
+            target_feature = "vaes",
+            target_feature = "vpclmulqdq",
+            target_feature = "pclmulqdq",
+            target_feature = "avx512f",
+            target_feature = "avx512bw"
+        )) {
+            return true;
+        }
+        if cfg!(miri) {
+            return false;
+        }
+        match AVX512.load(Ordering::Relaxed) {
+            UNKNOWN => {
+                let yes = avx2() && probe_avx512();
+                AVX512.store(u8::from(yes), Ordering::Relaxed);
+                yes
+            }
+            cached => cached == 1,
+        }
+    }
+
+    #[cold]
+    fn probe_avx512() -> bool {
+        let leaf7 = __cpuid_count(7, 0);
+        let avx512f = leaf7.ebx & (1 << 16) != 0;
+        let avx512bw = leaf7.ebx & (1 << 30) != 0;
+        // SAFETY: `avx2()` answered yes first, which needs CPUID.1:ECX.OSXSAVE, so XGETBV is
+        // available and XCR0 readable.
+        let xcr0 = unsafe { xcr0() };
+        avx512f && avx512bw && xcr0 & 0b1110_0110 == 0b1110_0110
+    }
 
     /// AES-NI, PCLMULQDQ, AVX2, VAES and VPCLMULQDQ, with the YMM state enabled.
     pub(crate) fn avx2() -> bool {
@@ -69,7 +108,7 @@ mod x86 {
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub(crate) use x86::avx2;
+pub(crate) use x86::{avx2, avx512};
 
 /// aarch64: NEON (part of the target) and the Cryptographic Extension's AES and PMULL
 /// instructions, from `AT_HWCAP` on Linux and Android through `cpufeatures` (no `std`
@@ -110,5 +149,9 @@ mod tests {
             && std::is_x86_feature_detected!("pclmulqdq");
         assert_eq!(super::avx2(), std_says);
         assert_eq!(super::avx2(), std_says);
+        let std_says_512 = std_says
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw");
+        assert_eq!(super::avx512(), std_says_512);
     }
 }

@@ -14,11 +14,11 @@ mod key;
 mod packet;
 mod sa;
 
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub use backend::Avx2;
 #[cfg(target_arch = "aarch64")]
 pub use backend::Neon;
 pub use backend::Scalar;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub use backend::{Avx2, Avx512};
 pub use engine::{Auto, Backend, Cipher, MAX_MESSAGE_LEN, NONCE_LEN, TAG_LEN};
 pub use error::Error;
 pub use header::{BASE_HEADER_LEN, Header, HeaderRepr, VC_LEN, Version};

@@ -192,7 +192,7 @@ fn state_sizes_are_as_documented() {
     }
 }
 
-const GCM_KEY_SIZE: usize = 1024;
+const GCM_KEY_SIZE: usize = 1152;
 const MASTER_KEYS_SIZE: usize = 1056;
-const TX_SA_SIZE: usize = 1056;
-const RX_SA_SIZE: usize = 5232;
+const TX_SA_SIZE: usize = 1184;
+const RX_SA_SIZE: usize = 5744;

@@ -33,7 +33,8 @@
 //! mismatch it runs the keystream over the buffer again, so what the caller sees is the same
 //! as with `Scalar`: the ciphertext, unchanged.
 //!
-//! Key material (`KeyState`: round keys and the 8 powers of `K`) is computed once per key
+//! Key material (`KeyState`: round keys and the 16 powers of `K`; this backend uses the
+//! last 8, `Avx512` all 16) is computed once per key
 //! by [`GcmKey::new`](crate::GcmKey::new) whenever this backend is available (detection is
 //! fixed for the life of the process, so every key a live `Avx2` sees has it), and wiped
 //! on drop. A key without it is handed to `Scalar`, which gives the same result.
@@ -85,15 +86,19 @@ impl Avx2 {
     }
 }
 
-/// This backend's form of a key: the AES round keys and `K^8 .. K^1` (POLYVAL domain,
-/// little-endian), 376 bytes. Wiped on drop.
+/// The x86 SIMD backends' form of a key: the AES round keys and `K^16 .. K^1` (POLYVAL
+/// domain, little-endian), 504 bytes. Wiped on drop.
 #[derive(Clone)]
 pub(crate) struct KeyState {
-    round_keys: [[u8; 16]; 15],
-    rounds: usize,
-    /// `powers[i] = K^(8 - i)`: two adjacent entries load as one register for 2 blocks.
-    powers: [[u8; 16]; 8],
+    pub(super) round_keys: [[u8; 16]; 15],
+    pub(super) rounds: usize,
+    /// `powers[i] = K^(16 - i)`: adjacent entries load as one register of 2 (`Avx2`, the
+    /// last 8) or 4 (`Avx512`) blocks.
+    pub(super) powers: [[u8; 16]; POWERS],
 }
+
+/// Powers of `K` kept per key.
+const POWERS: usize = 16;
 
 impl Drop for KeyState {
     fn drop(&mut self) {
@@ -148,20 +153,20 @@ impl Cipher for Avx2 {
 /// Byte reversal of each 128-bit lane.
 #[inline]
 #[target_feature(enable = "sse2")]
-fn rev_mask() -> __m128i {
+pub(super) fn rev_mask() -> __m128i {
     _mm_set_epi64x(0x0001_0203_0405_0607, 0x0809_0A0B_0C0D_0E0F)
 }
 
 #[inline]
 #[target_feature(enable = "sse2")]
-fn load16(block: &[u8; 16]) -> __m128i {
+pub(super) fn load16(block: &[u8; 16]) -> __m128i {
     // SAFETY: `block` is 16 readable bytes; the load has no alignment requirement.
     unsafe { _mm_loadu_si128(block.as_ptr().cast()) }
 }
 
 #[inline]
 #[target_feature(enable = "sse2")]
-fn store16(block: &mut [u8; 16], v: __m128i) {
+pub(super) fn store16(block: &mut [u8; 16], v: __m128i) {
     // SAFETY: `block` is 16 writable bytes; the store has no alignment requirement.
     unsafe { _mm_storeu_si128(block.as_mut_ptr().cast(), v) }
 }
@@ -261,7 +266,7 @@ fn expand_key(key: &[u8]) -> KeyState {
     let mut state = KeyState {
         round_keys: [[0; 16]; 15],
         rounds,
-        powers: [[0; 16]; 8],
+        powers: [[0; 16]; POWERS],
     };
     for (out, r) in state.round_keys.iter_mut().zip(rk) {
         store16(out, r);
@@ -275,7 +280,7 @@ fn expand_key(key: &[u8]) -> KeyState {
     let kv = load16(&kb);
     kb.zeroize();
     let mut power = kv;
-    for i in (0..8).rev() {
+    for i in (0..POWERS).rev() {
         store16(&mut state.powers[i], power);
         power = dot(power, kv);
     }
@@ -285,7 +290,7 @@ fn expand_key(key: &[u8]) -> KeyState {
 /// One AES block with the key state (for `H` and `AES_K(J0)`).
 #[inline]
 #[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
-fn aes_block(ks: &KeyState, block: __m128i) -> __m128i {
+pub(super) fn aes_block(ks: &KeyState, block: __m128i) -> __m128i {
     let mut s = _mm_xor_si128(block, load16(&ks.round_keys[0]));
     for rk in &ks.round_keys[1..ks.rounds] {
         s = _mm_aesenc_si128(s, load16(rk));
@@ -331,7 +336,7 @@ fn mul_parts(a: __m128i, b: __m128i) -> (__m128i, __m128i, __m128i) {
 /// Combines summed (lo, mid, hi) parts and reduces.
 #[inline]
 #[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
-fn finish(lo: __m128i, mid: __m128i, hi: __m128i) -> __m128i {
+pub(super) fn finish(lo: __m128i, mid: __m128i, hi: __m128i) -> __m128i {
     let lo = _mm_xor_si128(lo, _mm_slli_si128::<8>(mid));
     let hi = _mm_xor_si128(hi, _mm_srli_si128::<8>(mid));
     reduce(lo, hi)
@@ -378,7 +383,7 @@ fn ghash_n(s: __m128i, blocks: &[[u8; 16]], n: usize, ks: &KeyState) -> __m128i 
     let mut lo = _mm_setzero_si128();
     let mut mid = _mm_setzero_si128();
     let mut hi = _mm_setzero_si128();
-    for (j, (block, power)) in blocks[..n].iter().zip(&ks.powers[8 - n..]).enumerate() {
+    for (j, (block, power)) in blocks[..n].iter().zip(&ks.powers[POWERS - n..]).enumerate() {
         let mut v = _mm_shuffle_epi8(load16(block), rev);
         if j == 0 {
             v = _mm_xor_si128(v, s);
@@ -395,7 +400,7 @@ fn ghash_n(s: __m128i, blocks: &[[u8; 16]], n: usize, ks: &KeyState) -> __m128i 
 #[inline]
 #[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
 fn power_regs(ks: &KeyState) -> [__m256i; 4] {
-    let flat: &[[u8; 16]] = &ks.powers;
+    let flat: &[[u8; 16]] = &ks.powers[POWERS - 8..];
     let mut out = [_mm256_setzero_si256(); 4];
     for (o, pair) in out.iter_mut().zip(flat.chunks_exact(2)) {
         *o = _mm256_set_m128i(load16(&pair[1]), load16(&pair[0]));
@@ -405,7 +410,7 @@ fn power_regs(ks: &KeyState) -> [__m256i; 4] {
 
 /// GHASH over `data`, zero-padded to whole blocks.
 #[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
-fn ghash_padded(mut s: __m128i, data: &[u8], ks: &KeyState) -> __m128i {
+pub(super) fn ghash_padded(mut s: __m128i, data: &[u8], ks: &KeyState) -> __m128i {
     let powers = power_regs(ks);
     let (chunks, tail) = data.as_chunks::<128>();
     for chunk in chunks {
@@ -463,17 +468,32 @@ fn crypt(
     ks: &KeyState,
     nonce: &[u8; NONCE_LEN],
     text: &mut [u8],
+    s: __m128i,
+    decrypt: bool,
+) -> __m128i {
+    crypt_from(ks, nonce, text, s, decrypt, 2)
+}
+
+/// [`crypt`] with the first block's counter `first` (`Avx512` hands its last partial
+/// 256 bytes over here).
+#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
+pub(super) fn crypt_from(
+    ks: &KeyState,
+    nonce: &[u8; NONCE_LEN],
+    text: &mut [u8],
     mut s: __m128i,
     decrypt: bool,
+    first: u32,
 ) -> __m128i {
     let powers = power_regs(ks);
     let mut j = [0u8; 16];
     j[..NONCE_LEN].copy_from_slice(nonce);
-    j[15] = 2;
-    // Lanes: counters 2 and 3, byte-reversed (the counter is then dword 0 of each lane).
+    j[12..].copy_from_slice(&first.to_be_bytes());
+    // Lanes: counters `first` and `first + 1`, byte-reversed (the counter is then dword 0
+    // of each lane).
     let rev = rev_mask();
     let c2 = _mm_shuffle_epi8(load16(&j), rev);
-    j[15] = 3;
+    j[12..].copy_from_slice(&first.wrapping_add(1).to_be_bytes());
     let c3 = _mm_shuffle_epi8(load16(&j), rev);
     let mut ctr = _mm256_set_m128i(c3, c2);
     let eight = _mm256_set_epi32(0, 0, 0, 8, 0, 0, 0, 8);
@@ -535,7 +555,7 @@ fn crypt(
 
 /// The tag from the GHASH state after AAD and ciphertext.
 #[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
-fn tag(
+pub(super) fn tag(
     ks: &KeyState,
     nonce: &[u8; NONCE_LEN],
     s: __m128i,

@@ -1,0 +1,318 @@
+//! x86_64 with AVX-512 (F, BW) and the 512-bit VAES and VPCLMULQDQ forms (Intel Ice Lake
+//! and later, AMD Zen 4 and later): the fused AES-CTR + GHASH kernel of `Avx2` on ZMM
+//! registers, 16 blocks (256 bytes) per iteration.
+//!
+//! Algorithm (see `backend/avx2.rs` for the POLYVAL formulation of GHASH it shares):
+//! - 16 counter blocks in 4 ZMM registers of 4 lanes, kept byte-reversed so `inc32` is a
+//!   `vpaddd` on dword 0 of each lane (wrapping modulo 2^32), shuffled back per use;
+//! - 10 or 14 `vaesenc` rounds on the 4 registers with broadcast round keys; XOR with the
+//!   data;
+//! - GHASH of the 16 ciphertext blocks with `K^16 .. K^1` (four powers per register, from
+//!   the key's precomputed 16): 512-bit carry-less products summed unreduced (lo, mid, hi),
+//!   the four lanes folded, one reduction per 256 bytes. Sealing hashes each chunk one
+//!   iteration late, so AES of chunk i and GHASH of chunk i - 1 are independent work.
+//!
+//! The rest after the last whole 256 bytes (and so every message shorter than 256 bytes),
+//! the associated data and the tag go through the `Avx2` code, which this CPU also runs,
+//! continuing the counter and the GHASH state. Open decrypts while hashing, compares the tag
+//! in constant time and, on a mismatch, runs the keystream over the buffer again: the
+//! buffer ends as it started, as with `Scalar`.
+//!
+//! The key material is the `Avx2` form (`GcmKey` computes it whenever `Avx2` is available,
+//! which every AVX-512 CPU with VAES is); a key without it is handed to `Scalar`.
+//!
+//! This project's machines have no AVX-512: CI runs this kernel under Miri's emulation
+//! against `Scalar` (`.ci/run`, miri stage), and its speed is unmeasured.
+
+use core::arch::x86_64::{
+    __m128i, __m512i, _mm_setzero_si128, _mm_xor_si128, _mm512_add_epi32, _mm512_aesenc_epi128,
+    _mm512_aesenclast_epi128, _mm512_broadcast_i32x4, _mm512_clmulepi64_epi128,
+    _mm512_extracti32x4_epi32, _mm512_inserti32x4, _mm512_loadu_si512, _mm512_set_epi32,
+    _mm512_setzero_si512, _mm512_shuffle_epi8, _mm512_storeu_si512, _mm512_xor_si512,
+};
+
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use super::avx2::{self, KeyState};
+use crate::backend::Scalar;
+use crate::engine::{NONCE_LEN, TAG_LEN, check_lengths};
+use crate::{Backend, Cipher, Error, GcmKey};
+
+/// x86_64 with AVX-512F, AVX-512BW, VAES, VPCLMULQDQ (512-bit), AES-NI, PCLMULQDQ and AVX2.
+/// Construct with [`Avx512::new`], which checks the CPU.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512 {
+    _checked: (),
+}
+
+impl Avx512 {
+    /// The CPU features this backend needs, as `is_x86_feature_detected!` spells them.
+    pub const FEATURES: &'static [&'static str] = &[
+        "avx512f",
+        "avx512bw",
+        "vaes",
+        "vpclmulqdq",
+        "aes",
+        "pclmulqdq",
+        "avx2",
+    ];
+
+    /// `Some` if this CPU (and OS: the ZMM state) has every feature in
+    /// [`Avx512::FEATURES`].
+    pub fn new() -> Option<Self> {
+        crate::detect::avx512().then_some(Self { _checked: () })
+    }
+
+    /// # Safety
+    /// The CPU must support every feature in [`Avx512::FEATURES`] and the OS must save the
+    /// ZMM state.
+    pub const unsafe fn new_unchecked() -> Self {
+        Self { _checked: () }
+    }
+}
+
+impl Cipher for Avx512 {
+    fn backend(&self) -> Backend {
+        Backend::Avx512
+    }
+
+    fn seal_in_place(
+        &self,
+        key: &GcmKey,
+        nonce: &[u8; NONCE_LEN],
+        buf: &mut [u8],
+        aad_len: usize,
+    ) -> Result<[u8; TAG_LEN], Error> {
+        check_lengths(buf.len(), aad_len)?;
+        let Some(ks) = &key.simd else {
+            return Scalar.seal_in_place(key, nonce, buf, aad_len);
+        };
+        let (aad, text) = buf.split_at_mut(aad_len);
+        // SAFETY: an `Avx512` exists only on a CPU with every feature `seal` enables.
+        Ok(unsafe { seal(ks, nonce, aad, text) })
+    }
+
+    fn open_in_place(
+        &self,
+        key: &GcmKey,
+        nonce: &[u8; NONCE_LEN],
+        buf: &mut [u8],
+        aad_len: usize,
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), Error> {
+        check_lengths(buf.len(), aad_len)?;
+        let Some(ks) = &key.simd else {
+            return Scalar.open_in_place(key, nonce, buf, aad_len, tag);
+        };
+        let (aad, text) = buf.split_at_mut(aad_len);
+        // SAFETY: an `Avx512` exists only on a CPU with every feature `open` enables.
+        if unsafe { open(ks, nonce, aad, text, tag) } {
+            Ok(())
+        } else {
+            Err(Error::Authentication)
+        }
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn load64(block: &[u8; 64]) -> __m512i {
+    // SAFETY: `block` is 64 readable bytes; the load has no alignment requirement.
+    unsafe { _mm512_loadu_si512(block.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn store64(block: &mut [u8; 64], v: __m512i) {
+    // SAFETY: `block` is 64 writable bytes; the store has no alignment requirement.
+    unsafe { _mm512_storeu_si512(block.as_mut_ptr().cast(), v) }
+}
+
+/// Byte reversal of each 128-bit lane.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn rev512() -> __m512i {
+    _mm512_broadcast_i32x4(avx2::rev_mask())
+}
+
+/// XOR of the four 128-bit lanes.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn fold4(v: __m512i) -> __m128i {
+    let a = _mm_xor_si128(
+        _mm512_extracti32x4_epi32::<0>(v),
+        _mm512_extracti32x4_epi32::<1>(v),
+    );
+    let b = _mm_xor_si128(
+        _mm512_extracti32x4_epi32::<2>(v),
+        _mm512_extracti32x4_epi32::<3>(v),
+    );
+    _mm_xor_si128(a, b)
+}
+
+/// The 4 power registers: lanes `[K^16, K^15, K^14, K^13]`, then `[K^12 .. K^9]`, and so
+/// on (block `j` of 16 is multiplied by `K^(16 - j)`).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn power_regs(ks: &KeyState) -> [__m512i; 4] {
+    let mut flat = [0u8; 256];
+    for (dst, p) in flat.chunks_exact_mut(16).zip(&ks.powers) {
+        dst.copy_from_slice(p);
+    }
+    let (regs, _) = flat.as_chunks::<64>();
+    let out = [
+        load64(&regs[0]),
+        load64(&regs[1]),
+        load64(&regs[2]),
+        load64(&regs[3]),
+    ];
+    flat.zeroize();
+    out
+}
+
+/// GHASH state update over 16 blocks given as 4 registers of raw (wire-order) bytes:
+/// `S' = (S ^ X1) K^16 + X2 K^15 + ... + X16 K^1`, one reduction.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
+fn ghash16(s: __m128i, x: [__m512i; 4], powers: &[__m512i; 4]) -> __m128i {
+    let rev = rev512();
+    let mut lo = _mm512_setzero_si512();
+    let mut mid = _mm512_setzero_si512();
+    let mut hi = _mm512_setzero_si512();
+    for (i, (&xi, &p)) in x.iter().zip(powers).enumerate() {
+        let mut v = _mm512_shuffle_epi8(xi, rev);
+        if i == 0 {
+            v = _mm512_xor_si512(v, _mm512_inserti32x4::<0>(_mm512_setzero_si512(), s));
+        }
+        lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128::<0x00>(v, p));
+        hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128::<0x11>(v, p));
+        mid = _mm512_xor_si512(mid, _mm512_clmulepi64_epi128::<0x01>(v, p));
+        mid = _mm512_xor_si512(mid, _mm512_clmulepi64_epi128::<0x10>(v, p));
+    }
+    avx2::finish(fold4(lo), fold4(mid), fold4(hi))
+}
+
+/// Encrypts (XORs the keystream into) the 16 blocks of `data`, counters in `ctr`
+/// (byte-reversed form).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
+fn ctr16(ks: &KeyState, ctr: [__m512i; 4], data: [__m512i; 4]) -> [__m512i; 4] {
+    let rev = rev512();
+    let rk0 = _mm512_broadcast_i32x4(avx2::load16(&ks.round_keys[0]));
+    let mut b = ctr.map(|c| _mm512_xor_si512(_mm512_shuffle_epi8(c, rev), rk0));
+    for rk in &ks.round_keys[1..ks.rounds] {
+        let k = _mm512_broadcast_i32x4(avx2::load16(rk));
+        for bi in &mut b {
+            *bi = _mm512_aesenc_epi128(*bi, k);
+        }
+    }
+    let last = _mm512_broadcast_i32x4(avx2::load16(&ks.round_keys[ks.rounds]));
+    let mut out = b;
+    for ((o, bi), d) in out.iter_mut().zip(b).zip(data) {
+        *o = _mm512_xor_si512(_mm512_aesenclast_epi128(bi, last), d);
+    }
+    out
+}
+
+/// CTR from counter 2 and GHASH (of the output when sealing, of the input when opening)
+/// over `text`: its whole 256-byte chunks here, the rest through `Avx2`.
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
+fn crypt(
+    ks: &KeyState,
+    nonce: &[u8; NONCE_LEN],
+    text: &mut [u8],
+    mut s: __m128i,
+    decrypt: bool,
+) -> __m128i {
+    let powers = power_regs(ks);
+    let mut j = [0u8; 16];
+    j[..NONCE_LEN].copy_from_slice(nonce);
+    j[15] = 2;
+    // Counter 2 byte-reversed (the counter is then dword 0) in every lane, plus the lane's
+    // offset: register r, lane i holds counter 2 + 4r + i.
+    let base = _mm512_broadcast_i32x4(avx2_reverse(&j));
+    let mut ctr = [0i32, 4, 8, 12].map(|r| {
+        _mm512_add_epi32(
+            base,
+            _mm512_set_epi32(0, 0, 0, r + 3, 0, 0, 0, r + 2, 0, 0, 0, r + 1, 0, 0, 0, r),
+        )
+    });
+    let sixteen = _mm512_set_epi32(0, 0, 0, 16, 0, 0, 0, 16, 0, 0, 0, 16, 0, 0, 0, 16);
+    let (chunks, _) = text.as_chunks_mut::<256>();
+    let whole = chunks.len();
+    let mut pending: Option<[__m512i; 4]> = None;
+    for chunk in chunks {
+        let (regs, _) = chunk.as_chunks_mut::<64>();
+        let input = [
+            load64(&regs[0]),
+            load64(&regs[1]),
+            load64(&regs[2]),
+            load64(&regs[3]),
+        ];
+        let output = ctr16(ks, ctr, input);
+        ctr = ctr.map(|c| _mm512_add_epi32(c, sixteen));
+        if decrypt {
+            s = ghash16(s, input, &powers);
+        } else if let Some(previous) = pending.replace(output) {
+            s = ghash16(s, previous, &powers);
+        }
+        for (r, o) in regs.iter_mut().zip(output) {
+            store64(r, o);
+        }
+    }
+    if let Some(previous) = pending {
+        s = ghash16(s, previous, &powers);
+    }
+    // Blocks done: 16 per chunk; the counter continues from there (modulo 2^32).
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the counter wraps modulo 2^32"
+    )]
+    let next = 2u32.wrapping_add((whole as u32).wrapping_mul(16));
+    avx2::crypt_from(ks, nonce, &mut text[whole * 256..], s, decrypt, next)
+}
+
+/// `block` byte-reversed, as a register.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
+fn avx2_reverse(block: &[u8; 16]) -> __m128i {
+    core::arch::x86_64::_mm_shuffle_epi8(avx2::load16(block), avx2::rev_mask())
+}
+
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
+fn seal(ks: &KeyState, nonce: &[u8; NONCE_LEN], aad: &[u8], text: &mut [u8]) -> [u8; TAG_LEN] {
+    let s = avx2::ghash_padded(_mm_setzero_si128(), aad, ks);
+    let s = crypt(ks, nonce, text, s, false);
+    avx2::tag(ks, nonce, s, aad.len(), text.len())
+}
+
+/// Decrypts while hashing; on a tag mismatch restores the ciphertext and returns `false`.
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
+fn open(
+    ks: &KeyState,
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    text: &mut [u8],
+    want: &[u8; TAG_LEN],
+) -> bool {
+    let s = avx2::ghash_padded(_mm_setzero_si128(), aad, ks);
+    let s = crypt(ks, nonce, text, s, true);
+    let mut got = avx2::tag(ks, nonce, s, aad.len(), text.len());
+    let ok = bool::from(got.ct_eq(want));
+    got.zeroize();
+    if !ok {
+        crypt(ks, nonce, text, _mm_setzero_si128(), false);
+    }
+    ok
+}
+
+#[cfg(all(test, not(miri)))]
+mod tests {
+    use super::Avx512;
+
+    #[test]
+    fn features_are_stated_once() {
+        assert_eq!(crate::Backend::Avx512.features(), Avx512::FEATURES);
+    }
+}
