@@ -398,6 +398,23 @@ impl fmt::Display for Unsupported {
 
 impl core::error::Error for Error {}
 
+/// For the `std::io` adapters (and `?` in `std::io` code): `InvalidInput` for a bad
+/// parameter or too little storage, `UnexpectedEof` for truncated data, `InvalidData` for
+/// everything else (corrupt or unsupported data, a checksum mismatch, too small an output).
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        let kind = match e {
+            Error::InvalidParameter { .. } | Error::StorageTooSmall { .. } => {
+                std::io::ErrorKind::InvalidInput
+            }
+            Error::Truncated => std::io::ErrorKind::UnexpectedEof,
+            _ => std::io::ErrorKind::InvalidData,
+        };
+        std::io::Error::new(kind, e)
+    }
+}
+
 impl From<Corruption> for Error {
     fn from(c: Corruption) -> Self {
         Error::Corrupt(c)

@@ -11,21 +11,10 @@ use std::io::{self, Read, Write};
 use super::Deflater;
 use super::encoder::DeflateStream;
 use super::stream::{Format, InflateStream};
+use crate::Codec;
 use crate::lz4::Flush;
-use crate::{Codec, Error};
 
 const CHUNK: usize = 8 * 1024;
-
-fn to_io(e: Error) -> io::Error {
-    let kind = match e {
-        Error::InvalidParameter { .. } | Error::StorageTooSmall { .. } => {
-            io::ErrorKind::InvalidInput
-        }
-        Error::Truncated => io::ErrorKind::UnexpectedEof,
-        _ => io::ErrorKind::InvalidData,
-    };
-    io::Error::new(kind, e)
-}
 
 /// Decompresses the raw DEFLATE, zlib or gzip (multi-member) stream read from `inner`.
 /// Reading fails with `UnexpectedEof` when `inner` ends inside the stream and
@@ -94,7 +83,7 @@ impl<R: Read, C: Codec> Read for Decoder<R, C> {
             let p = self
                 .stream
                 .decompress(self.codec, &self.buf[self.start..self.end], out)
-                .map_err(to_io)?;
+                .map_err(io::Error::from)?;
             self.start += p.consumed;
             if p.produced > 0 {
                 return Ok(p.produced);
@@ -107,7 +96,7 @@ impl<R: Read, C: Codec> Read for Decoder<R, C> {
             }
             // No progress: the decoder needs more input than the buffer holds.
             if self.eof {
-                self.stream.finish().map_err(to_io)?;
+                self.stream.finish().map_err(io::Error::from)?;
                 return Ok(0);
             }
             self.buf.copy_within(self.start..self.end, 0);
@@ -169,7 +158,8 @@ impl<'a, W: Write, C: Codec> Encoder<'a, W, C> {
         storage: &'a mut [u8],
         inner: W,
     ) -> io::Result<Self> {
-        let stream = DeflateStream::new(codec, format, level, deflater, storage).map_err(to_io)?;
+        let stream =
+            DeflateStream::new(codec, format, level, deflater, storage).map_err(io::Error::from)?;
         Ok(Encoder {
             stream,
             inner,
@@ -182,7 +172,7 @@ impl<'a, W: Write, C: Codec> Encoder<'a, W, C> {
             let p = self
                 .stream
                 .compress(input, &mut self.out, flush)
-                .map_err(to_io)?;
+                .map_err(io::Error::from)?;
             self.inner.write_all(&self.out[..p.produced])?;
             input = &input[p.consumed..];
             let done = match flush {

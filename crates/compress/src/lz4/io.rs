@@ -9,20 +9,9 @@ use std::io::{self, Read, Write};
 
 use super::FrameOptions;
 use super::stream::{Flush, FrameDecoder, FrameEncoder};
-use crate::{Codec, Error};
+use crate::Codec;
 
 const CHUNK: usize = 8 * 1024;
-
-fn to_io(e: Error) -> io::Error {
-    let kind = match e {
-        Error::InvalidParameter { .. } | Error::StorageTooSmall { .. } => {
-            io::ErrorKind::InvalidInput
-        }
-        Error::Truncated => io::ErrorKind::UnexpectedEof,
-        _ => io::ErrorKind::InvalidData,
-    };
-    io::Error::new(kind, e)
-}
 
 /// Compresses everything written to it into one LZ4 frame written to `inner`. Call
 /// [`Writer::finish`] at the end: dropping the writer leaves the frame unfinished.
@@ -64,7 +53,7 @@ impl<'a, W: Write, C: Codec> Writer<'a, W, C> {
         storage: &'a mut [u8],
         inner: W,
     ) -> io::Result<Self> {
-        let encoder = FrameEncoder::new(codec, options, None, storage).map_err(to_io)?;
+        let encoder = FrameEncoder::new(codec, options, None, storage).map_err(io::Error::from)?;
         Ok(Writer {
             encoder,
             inner,
@@ -77,7 +66,7 @@ impl<'a, W: Write, C: Codec> Writer<'a, W, C> {
             let p = self
                 .encoder
                 .compress(input, &mut self.out, flush)
-                .map_err(to_io)?;
+                .map_err(io::Error::from)?;
             self.inner.write_all(&self.out[..p.produced])?;
             input = &input[p.consumed..];
             let done = match flush {
@@ -150,14 +139,14 @@ impl<R: Read, C: Codec> Read for Reader<'_, R, C> {
             let p = self
                 .decoder
                 .decompress(&self.buf[self.start..self.end], out)
-                .map_err(to_io)?;
+                .map_err(io::Error::from)?;
             self.start += p.consumed;
             if p.produced > 0 {
                 return Ok(p.produced);
             }
             if self.start == self.end {
                 if self.eof {
-                    self.decoder.finish().map_err(to_io)?;
+                    self.decoder.finish().map_err(io::Error::from)?;
                     return Ok(0);
                 }
                 self.start = 0;
