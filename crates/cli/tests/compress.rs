@@ -197,14 +197,26 @@ fn gzip_with(args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
     Some(out.stdout)
 }
 
+/// Every level and format on the first backend (100 KB of the sample, the whole of it at
+/// level 6); the other backends at levels 1 and 6, which must write the same bytes.
 #[test]
 fn deflate_formats_round_trip_at_every_level() {
-    let data = sample();
+    let whole = sample();
     let names = backends();
     for level in 0..=9 {
+        let data = if level == 6 {
+            &whole[..]
+        } else {
+            &whole[..100_000]
+        };
         let level = level.to_string();
         let mut outputs = Vec::new();
-        for backend in &names {
+        let some = if level == "1" || level == "6" {
+            &names[..]
+        } else {
+            &names[..1]
+        };
+        for backend in some {
             for format in ["deflate", "zlib", "gzip"] {
                 let packed = ok(
                     &[
@@ -216,7 +228,7 @@ fn deflate_formats_round_trip_at_every_level() {
                         "--backend",
                         backend,
                     ],
-                    &data,
+                    data,
                 );
                 assert_eq!(ok(&["decompress", "--format", format], &packed), data);
                 if format == "gzip"
@@ -233,13 +245,14 @@ fn deflate_formats_round_trip_at_every_level() {
         }
     }
     // Empty input, and the default level (6).
+    let data = &whole[..100_000];
     for format in ["deflate", "zlib", "gzip"] {
         let packed = ok(&["compress", "--format", format], &[]);
         assert!(ok(&["decompress", "--format", format], &packed).is_empty());
-        let default = ok(&["compress", "--format", format], &data);
+        let default = ok(&["compress", "--format", format], data);
         assert_eq!(
             default,
-            ok(&["compress", "--format", format, "--level", "6"], &data)
+            ok(&["compress", "--format", format, "--level", "6"], data)
         );
     }
     for args in [
@@ -247,7 +260,7 @@ fn deflate_formats_round_trip_at_every_level() {
         &["compress", "--format", "zlib", "--level", "-1"][..],
         &["compress", "--format", "deflate", "--acceleration", "2"][..],
     ] {
-        assert_one_line_error(&offload_with_stdin(args, &data));
+        assert_one_line_error(&offload_with_stdin(args, data));
     }
 }
 

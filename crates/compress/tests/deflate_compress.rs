@@ -104,15 +104,29 @@ fn peer_decode(format: Format, stream: &[u8], len: usize) -> [Vec<u8>; 3] {
     [a, b, c]
 }
 
+/// Raw streams at every level (levels 0, 1, 6 and 9 on every input, the others on every
+/// other input); the zlib and gzip wrappers (shared code around the same raw stream) at
+/// levels 0, 1, 6 and 9. Every backend at levels 1, 6 and 9 (the bytes must be the same: the
+/// compressor is shared code, so that is a guard, not a second test of each level), the
+/// first backend otherwise.
 #[test]
 fn every_level_round_trips_through_ours_and_the_references() {
-    let backends = backends();
-    for (name, data) in inputs() {
+    let all = backends();
+    for (i, (name, data)) in inputs().into_iter().enumerate() {
         for level in 0..=9 {
+            if i % 2 == 1 && ![0, 1, 6, 9].contains(&level) {
+                continue;
+            }
             for format in FORMATS {
+                let wrapped = format != Format::Raw;
+                if wrapped && ![0, 1, 6, 9].contains(&level) {
+                    continue;
+                }
+                let every = !wrapped && [1, 6, 9].contains(&level);
+                let backends = if every { &all[..] } else { &all[..1] };
                 let label = format!("{name} ({} bytes) {format:?} level {level}", data.len());
                 let mut first: Option<Vec<u8>> = None;
-                for &(bname, codec) in &backends {
+                for &(bname, codec) in backends {
                     let s = compress(codec, format, level, &data);
                     match &first {
                         None => first = Some(s),
@@ -211,7 +225,13 @@ fn too_small_outputs_fail_without_writing_past_the_end() {
         for level in 0..=9 {
             for format in FORMATS {
                 let full = compress(codec, format, level, data);
-                for cap in 0..full.len() {
+                // Every shortfall for raw streams at levels 1 and 6; a spread of them (the
+                // ends, the middle, every 13th) for the other levels and formats.
+                let every = format == Format::Raw && (level == 1 || level == 6);
+                let caps: Vec<usize> = (0..full.len())
+                    .filter(|&c| every || c < 3 || c + 3 > full.len() || c % 13 == 0)
+                    .collect();
+                for cap in caps {
                     let mut out = vec![0xA5u8; cap + 32];
                     let r = match format {
                         Format::Raw => {

@@ -236,6 +236,7 @@ fn sync_flush_makes_everything_consumed_decodable() {
     }
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn io_encoder_round_trips_with_flushes() {
     let data = corpus::mixed(250_000, 11);
