@@ -33,7 +33,7 @@ use offload_psp::{
 
 use crate::CmdResult;
 use crate::flow::parse_hex;
-use crate::pcap::{LINKTYPE_ETHERNET, PcapReader, PcapWriter};
+use crate::pcap::{LINKTYPE_ETHERNET, PcapReader, PcapWriter, Record};
 
 /// `LINKTYPE_RAW`: frames start with the IPv4 or IPv6 header.
 const LINKTYPE_RAW: u16 = 101;
@@ -406,6 +406,19 @@ impl Tally {
 }
 
 /// The length on the wire of a frame whose captured bytes went from `old` to `new`.
+/// Why a record cannot be processed when the capture kept fewer bytes than the frame had.
+fn cut_short(r: &Record<'_>) -> Option<String> {
+    usize::try_from(r.orig_len)
+        .is_ok_and(|n| n > r.data.len())
+        .then(|| {
+            format!(
+                "the capture kept {} of the frame's {} bytes",
+                r.data.len(),
+                r.orig_len
+            )
+        })
+}
+
 fn new_orig_len(orig_len: u32, old: usize, new: usize) -> u32 {
     let delta = i64::try_from(new).unwrap_or(i64::MAX) - i64::try_from(old).unwrap_or(0);
     u32::try_from((i64::from(orig_len) + delta).max(0)).unwrap_or(u32::MAX)
@@ -485,12 +498,7 @@ fn encrypt(a: &EncryptArgs) -> CmdResult {
                 tally.refuse(r.number, refuse, &what);
                 continue;
             }
-            if usize::try_from(r.orig_len).is_ok_and(|n| n > data.len()) {
-                let what = format!(
-                    "the capture kept {} of the frame's {} bytes",
-                    data.len(),
-                    r.orig_len
-                );
+            if let Some(what) = cut_short(&r) {
                 tally.refuse(r.number, refuse, &what);
                 continue;
             }
@@ -562,12 +570,7 @@ fn decrypt(a: &DecryptArgs) -> CmdResult {
                 tally.refuse(r.number, refuse, &what);
                 continue;
             }
-            if usize::try_from(r.orig_len).is_ok_and(|n| n > data.len()) {
-                let what = format!(
-                    "the capture kept {} of the frame's {} bytes",
-                    data.len(),
-                    r.orig_len
-                );
+            if let Some(what) = cut_short(&r) {
                 tally.refuse(r.number, refuse, &what);
                 continue;
             }
