@@ -36,7 +36,7 @@
 
 use super::Inflater;
 use super::tables::{
-    self, DIST_TABLE_BITS, END_OF_BLOCK, EXCEPTIONAL, Kind, LITERAL, LITLEN_TABLE_BITS,
+    self, DIST_TABLE_BITS, DOUBLE, END_OF_BLOCK, EXCEPTIONAL, Kind, LITERAL, LITLEN_TABLE_BITS,
     MAX_DIST_CODES, MAX_LITLEN_CODES, PRECODE_ORDER, PRECODE_TABLE_BITS, SUBTABLE, TOTAL_MASK,
     UNASSIGNED,
 };
@@ -422,7 +422,8 @@ fn huffman(
             if op == output.len() {
                 return Err(full(output));
             }
-            bits.consume_entry(entry);
+            // One literal at a time: a pair's second literal is looked up again.
+            bits.consume((entry >> 8) & 0xF);
             output[op] = low_byte(entry >> 16);
             op += 1;
             continue;
@@ -463,12 +464,11 @@ fn fast_loop(
     let litlen = &state.litlen;
     let dist = &state.dist;
     let mut op = *op_out;
-    let in_len = bits.input.len();
-    let output_len = output.len();
-    let room =
-        |ip: usize, op: usize| in_len.saturating_sub(ip) >= FAST_IN && output_len - op >= FAST_OUT;
-
-    if !room(bits.ip, op) {
+    // The last input position from which a fast iteration may start.
+    let Some(in_last) = bits.input.len().checked_sub(FAST_IN) else {
+        return Ok(false);
+    };
+    if bits.ip > in_last || output.len() - op < FAST_OUT {
         return Ok(false);
     }
     // Each iteration starts with at least 56 bits in the buffer and the entry of the next
@@ -478,28 +478,33 @@ fn fast_loop(
     // literals and a longest match).
     bits.refill_fast();
     let mut entry = litlen[(bits.buf & LITLEN_MASK) as usize];
-    while room(bits.ip, op) {
+    // The output room as a slice of known length: the literal stores below index it with
+    // small offsets, so they need no bounds checks of their own.
+    while let Some(window) = output.get_mut(op..op + FAST_OUT) {
+        if bits.ip > in_last {
+            break;
+        }
         if entry & LITERAL != 0 {
+            // Up to three literal entries per refill, each one literal or a pair: a main
+            // table literal entry consumes at most `LITLEN_TABLE_BITS` (11) bits, so 23 of
+            // the 56 remain after three.
+            let mut k = put_literals(window, 0, entry);
             bits.consume_entry(entry);
-            output[op] = low_byte(entry >> 16);
-            op += 1;
             entry = litlen[(bits.buf & LITLEN_MASK) as usize];
             if entry & LITERAL != 0 {
+                k = put_literals(window, k, entry);
                 bits.consume_entry(entry);
-                output[op] = low_byte(entry >> 16);
-                op += 1;
-                // Two codes of at most 15 bits are gone: 26 bits remain, enough for a
-                // third literal.
                 entry = litlen[(bits.buf & LITLEN_MASK) as usize];
                 if entry & LITERAL != 0 {
+                    k = put_literals(window, k, entry);
                     bits.consume_entry(entry);
-                    output[op] = low_byte(entry >> 16);
-                    op += 1;
+                    op += k;
                     bits.refill_fast();
                     entry = litlen[(bits.buf & LITLEN_MASK) as usize];
                     continue;
                 }
             }
+            op += k;
             // The entry was looked up from bits the refill keeps in place.
             bits.refill_fast();
         }
@@ -537,6 +542,8 @@ fn fast_loop(
         entry = litlen[(bits.buf & LITLEN_MASK) as usize];
         if d > op {
             copy_from_dict(output, op, d, len, dict)?;
+        } else if d >= 16 && len <= 16 {
+            copy_short(output, op, d, len);
         } else {
             copy_match(output, op, d, len);
         }
@@ -544,6 +551,36 @@ fn fast_loop(
     }
     *op_out = op;
     Ok(false)
+}
+
+/// A match of at most 16 bytes from at least 16 bytes back, with 16 bytes of room at `op`
+/// (the fast loop's): one 16-byte move whose bytes past the match are the destination's
+/// own, read first and written back unchanged. No branch on the length, which in
+/// compressed text is different from one match to the next.
+#[inline(always)]
+fn copy_short(output: &mut [u8], op: usize, d: usize, len: usize) {
+    let mut chunk = [0u8; 16];
+    chunk.copy_from_slice(&output[op - d..op - d + 16]);
+    let new = u128::from_le_bytes(chunk);
+    let dst = &mut output[op..op + 16];
+    chunk.copy_from_slice(dst);
+    let old = u128::from_le_bytes(chunk);
+    // `len` is 3..=16 (a match): the mask keeps its low `len` bytes.
+    let keep = u128::MAX >> (128 - 8 * len);
+    dst.copy_from_slice(&((new & keep) | (old & !keep)).to_le_bytes());
+}
+
+/// Stores the literal or literal pair of a main-table literal entry at `window[k]` and
+/// returns the position after it.
+#[inline(always)]
+fn put_literals(window: &mut [u8], k: usize, entry: u32) -> usize {
+    window[k] = low_byte(entry >> 16);
+    if entry & DOUBLE != 0 {
+        window[k + 1] = low_byte(entry >> 24);
+        k + 2
+    } else {
+        k + 1
+    }
 }
 
 /// A match that starts before the output: its first bytes come from the dictionary.
@@ -575,40 +612,73 @@ fn copy_from_dict(
 
 /// Writes `len` bytes at `op`, each a copy of the byte `d` before it (`1 <= d <= op`,
 /// `op + len <= output.len()`). Only `output[op..op + len]` is written.
+///
+/// The match and its source are taken as one window `output[op - d..op + len]`, so there
+/// is one bounds check for the whole copy and the chunk moves below index a slice whose
+/// length the compiler knows.
 #[inline(always)]
 pub(crate) fn copy_match(output: &mut [u8], op: usize, d: usize, len: usize) {
-    let src = op - d;
-    if d >= 8 {
-        if len >= 8 {
-            // Every 8-byte source chunk ends at least 8 bytes before its destination, so
-            // it is final when read; the last chunk ends exactly at the end of the match.
-            let mut i = 0;
-            while i + 8 < len {
-                output.copy_within(src + i..src + i + 8, op + i);
-                i += 8;
-            }
-            output.copy_within(src + len - 8..src + len, op + len - 8);
-        } else if len >= 4 {
-            output.copy_within(src..src + 4, op);
-            output.copy_within(src + len - 4..src + len, op + len - 4);
-        } else {
-            for i in 0..len {
-                output[op + i] = output[src + i];
-            }
+    let window = &mut output[op - d..op + len];
+    if d >= len {
+        // Source and destination are disjoint.
+        let (src, dst) = window.split_at_mut(d);
+        copy_disjoint(&src[..len], dst);
+    } else if d >= 16 {
+        // Every 16-byte source chunk ends at least 16 bytes before its destination, so it
+        // is final when read; the last chunk ends exactly at the end of the match.
+        let mut i = 0;
+        while i + 16 < len {
+            window.copy_within(i..i + 16, d + i);
+            i += 16;
         }
+        window.copy_within(len - 16..len, d + len - 16);
+    } else if d >= 8 {
+        // The same with 8-byte chunks (`len > d >= 8`).
+        let mut i = 0;
+        while i + 8 < len {
+            window.copy_within(i..i + 8, d + i);
+            i += 8;
+        }
+        window.copy_within(len - 8..len, d + len - 8);
     } else if d == 1 {
-        let byte = output[src];
-        output[op..op + len].fill(byte);
+        let byte = window[0];
+        window[1..].fill(byte);
     } else {
         // A short period: copy the pattern, then twice as much, and so on. After each step
-        // the bytes written are a whole number of periods, so copying from `src` again
-        // continues the pattern; source and destination never overlap.
+        // the bytes written are a whole number of periods, so copying from the start
+        // again continues the pattern; source and destination never overlap.
         let mut done = 0;
         while done < len {
             let n = (d + done).min(len - done);
-            output.copy_within(src..src + n, op + done);
+            window.copy_within(..n, d + done);
             done += n;
         }
+    }
+}
+
+/// Copies `src` to `dst` (equal lengths) with at most two overlapping moves per size class
+/// below 32 bytes: the first chunk from the start, the second ending exactly at the end.
+#[inline(always)]
+fn copy_disjoint(src: &[u8], dst: &mut [u8]) {
+    let n = dst.len();
+    if n >= 16 {
+        let mut i = 0;
+        while i + 16 < n {
+            dst[i..i + 16].copy_from_slice(&src[i..i + 16]);
+            i += 16;
+        }
+        dst[n - 16..].copy_from_slice(&src[n - 16..]);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else if n >= 2 {
+        dst[..2].copy_from_slice(&src[..2]);
+        dst[n - 2..].copy_from_slice(&src[n - 2..]);
+    } else if n == 1 {
+        dst[0] = src[0];
     }
 }
 

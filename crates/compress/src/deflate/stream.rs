@@ -454,10 +454,11 @@ impl InflateStream {
                 entry = sub_entry(litlen, entry, buf, LITLEN_TABLE_BITS);
             }
             if entry & LITERAL != 0 {
+                // One literal at a time (a pair's second literal is looked up again).
                 output[op] = u8_of((entry >> 16) as usize);
                 op += 1;
-                buf >>= entry & 63;
-                left -= entry & TOTAL_MASK;
+                buf >>= (entry >> 8) & 0xF;
+                left -= (entry >> 8) & 0xF;
                 continue;
             }
             if entry & EXCEPTIONAL != 0 {
@@ -858,7 +859,8 @@ impl InflateStream {
                         if io.op == output.len() {
                             return Ok(());
                         }
-                        self.consume(entry & TOTAL_MASK);
+                        // The code alone: a pair's second literal is looked up again.
+                        self.consume((entry >> 8) & 0xF);
                         let byte = u8_of((entry >> 16) as usize);
                         output[io.op] = byte;
                         io.op += 1;
