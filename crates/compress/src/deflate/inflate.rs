@@ -45,10 +45,10 @@ use crate::error::Corruption;
 
 /// Input bytes the fast loop needs ahead of it: two refills of 8 bytes, the first advancing
 /// at most 7.
-const FAST_IN: usize = 16;
-/// Output bytes the fast loop needs ahead of it: two literals and a longest match, rounded
-/// up.
-const FAST_OUT: usize = 264;
+pub(crate) const FAST_IN: usize = 16;
+/// Output bytes the fast loop needs ahead of it: six literals (three pairs) and a longest
+/// match, rounded up.
+pub(crate) const FAST_OUT: usize = 264;
 /// Zero bytes the reader may append after the input before the data is truncated for sure.
 const MAX_OVERRUN: usize = 8;
 
@@ -59,14 +59,14 @@ const PRECODE_MASK: u64 = (1 << PRECODE_TABLE_BITS) - 1;
 /// The LSB-first bit reader. `Copy` so the fast loop can work on a local copy that the
 /// compiler keeps in registers.
 #[derive(Clone, Copy)]
-struct Bits<'a> {
-    input: &'a [u8],
+pub(crate) struct Bits<'a> {
+    pub(crate) input: &'a [u8],
     /// Next input byte to load; may pass `input.len()` by the zero bytes appended.
-    ip: usize,
-    /// Valid bits in the low `left` bits; above them, possibly the next input bits.
-    buf: u64,
+    pub(crate) ip: usize,
+    /// Valid bits in the low `left` bits; above them, zeros or the next input bits.
+    pub(crate) buf: u64,
     /// Valid bits in `buf`, at most 63.
-    left: u32,
+    pub(crate) left: u32,
 }
 
 impl Bits<'_> {
@@ -452,14 +452,16 @@ fn huffman(
 }
 
 /// The fast loop: runs while [`FAST_IN`] input and [`FAST_OUT`] output bytes remain, with
-/// no bounds decisions inside. Returns whether the block ended.
+/// no bounds decisions inside. Returns whether the block ended. Matches reaching before
+/// `output[0]` are `history`'s to copy: the one-shot decoder's dictionary, or the
+/// streaming decoder's window.
 #[inline(always)]
-fn fast_loop(
+pub(crate) fn fast_loop<H: History + ?Sized>(
     state: &Inflater,
     bits: &mut Bits<'_>,
     output: &mut [u8],
     op_out: &mut usize,
-    dict: &[u8],
+    history: &H,
 ) -> Result<bool, Error> {
     let litlen = &state.litlen;
     let dist = &state.dist;
@@ -541,7 +543,10 @@ fn fast_loop(
         bits.refill_fast();
         entry = litlen[(bits.buf & LITLEN_MASK) as usize];
         if d > op {
-            copy_from_dict(output, op, d, len, dict)?;
+            if let Err(e) = history.copy_before(output, op, d, len) {
+                *op_out = op;
+                return Err(e);
+            }
         } else if d >= 16 && len <= 16 {
             copy_short(output, op, d, len);
         } else {
@@ -580,6 +585,23 @@ fn put_literals(window: &mut [u8], k: usize, entry: u32) -> usize {
         k + 2
     } else {
         k + 1
+    }
+}
+
+/// The history before a decoder's output buffer.
+pub(crate) trait History {
+    /// Writes the match of `len` bytes at distance `d` at `output[op..]`, where `d > op`:
+    /// its first bytes come from before `output[0]`. The error if `d` reaches past the
+    /// history.
+    fn copy_before(&self, output: &mut [u8], op: usize, d: usize, len: usize) -> Result<(), Error>;
+}
+
+/// The one-shot decoder's history: the caller's dictionary, whose last byte comes right
+/// before `output[0]`.
+impl History for [u8] {
+    #[cold]
+    fn copy_before(&self, output: &mut [u8], op: usize, d: usize, len: usize) -> Result<(), Error> {
+        copy_from_dict(output, op, d, len, self)
     }
 }
 

@@ -24,7 +24,9 @@
 
 #![forbid(unsafe_code)]
 
-use super::inflate::{bad_dist, bad_litlen, copy_match, sub_entry, value_of};
+use super::inflate::{
+    self, Bits, FAST_IN, FAST_OUT, History, bad_dist, bad_litlen, copy_match, sub_entry, value_of,
+};
 use super::tables::{
     self, DIST_TABLE_BITS, END_OF_BLOCK, EXCEPTIONAL, Kind, LITERAL, LITLEN_TABLE_BITS,
     MAX_DIST_CODES, MAX_LITLEN_CODES, PRECODE_ORDER, PRECODE_TABLE_BITS, SUBTABLE, TOTAL_MASK,
@@ -38,11 +40,6 @@ pub use crate::lz4::Progress;
 /// History a DEFLATE match may reach back into.
 const WINDOW: usize = 32 * 1024;
 const WINDOW_MASK: usize = WINDOW - 1;
-/// Input bytes the fast loop needs ahead of it: one 8-byte refill per symbol, with room to
-/// spare.
-const FAST_IN: usize = 16;
-/// Output bytes the fast loop needs ahead of it: a longest match.
-const FAST_OUT: usize = 258;
 
 /// The container around the DEFLATE data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -426,103 +423,41 @@ impl InflateStream {
         }
     }
 
-    /// The fast path of a Huffman block: while [`FAST_IN`] input and [`FAST_OUT`] output
-    /// bytes remain, whole symbols are decoded with 8-byte refills and no state-machine
-    /// steps, and matches copy from the output (or from the window, for the part before
-    /// this run's first byte). Entered with fewer than 8 bits held; on exit the whole bytes
-    /// the buffer holds are given back to the input (they were loaded in this run), so
+    /// The fast path of a Huffman block: the one-shot decoder's fast loop
+    /// ([`inflate::fast_loop`]) over the rest of the output buffer, with the window as the
+    /// history before it. Entered with fewer than 8 bits held; on exit the whole bytes the
+    /// bit buffer holds are given back to the input (they were loaded in this run), so
     /// fewer than 8 are held again, and the run's output goes to the window. Returns
     /// whether the block ended.
     fn fast(&mut self, input: &[u8], output: &mut [u8], io: &mut Cursor) -> Result<bool, Error> {
-        let litlen = &self.inflater.litlen;
-        let dist = &self.inflater.dist;
-        let window = &self.window;
-        let wpos = self.wpos;
         let start = io.op;
-        let history = self.out_total.saturating_add(self.hist as u64);
-        let (mut buf, mut left, mut ip, mut op) = (self.bitbuf, self.bitcnt, io.ip, io.op);
-        let mut ended = false;
-        let mut result = Ok(());
-        while input.len() - ip >= FAST_IN && output.len() - op >= FAST_OUT {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&input[ip..ip + 8]);
-            buf |= u64::from_le_bytes(word) << left;
-            ip += ((63 - left) >> 3) as usize;
-            left |= 56;
-            let mut entry = litlen[usize_of(buf & LITLEN_MASK)];
-            if entry & SUBTABLE != 0 {
-                entry = sub_entry(litlen, entry, buf, LITLEN_TABLE_BITS);
-            }
-            if entry & LITERAL != 0 {
-                // One literal at a time (a pair's second literal is looked up again).
-                output[op] = u8_of((entry >> 16) as usize);
-                op += 1;
-                buf >>= (entry >> 8) & 0xF;
-                left -= (entry >> 8) & 0xF;
-                continue;
-            }
-            if entry & EXCEPTIONAL != 0 {
-                if entry & END_OF_BLOCK != 0 {
-                    buf >>= entry & 63;
-                    left -= entry & TOTAL_MASK;
-                    ended = true;
-                } else {
-                    result = Err(bad_litlen(entry));
-                }
-                break;
-            }
-            let len = value_of(entry, buf);
-            buf >>= entry & 63;
-            left -= entry & TOTAL_MASK;
-            // At least 36 bits are left: a distance code and its extra bits take 28.
-            let mut entry = dist[usize_of(buf & DIST_MASK)];
-            if entry & SUBTABLE != 0 {
-                entry = sub_entry(dist, entry, buf, DIST_TABLE_BITS);
-            }
-            if entry & EXCEPTIONAL != 0 {
-                result = Err(bad_dist(entry));
-                break;
-            }
-            let d = value_of(entry, buf);
-            buf >>= entry & 63;
-            left -= entry & TOTAL_MASK;
-            let here = op - start;
-            if d as u64 > history + here as u64 {
-                result = Err(Corruption::DeflateDistanceTooFar {
-                    distance: d,
-                    history: usize::try_from(history + here as u64).unwrap_or(usize::MAX),
-                }
-                .into());
-                break;
-            }
-            if d <= here {
-                copy_match(output, op, d, len);
-            } else {
-                // The first bytes come from the window, the rest (if any) from this run's
-                // output, which starts where the window ends.
-                let back = d - here;
-                let from_window = back.min(len);
-                let src = wpos.wrapping_sub(back) & WINDOW_MASK;
-                let first = from_window.min(WINDOW - src);
-                output[op..op + first].copy_from_slice(&window[src..src + first]);
-                output[op + first..op + from_window]
-                    .copy_from_slice(&window[..from_window - first]);
-                if from_window < len {
-                    copy_match(output, op + from_window, d, len - from_window);
-                }
-            }
-            op += len;
-        }
-        result?;
-        let whole = left / 8;
-        ip -= whole as usize;
-        left -= whole * 8;
-        self.bitbuf = buf & ((1u64 << left) - 1);
+        let ring = Ring {
+            window: &self.window,
+            wpos: self.wpos,
+            history: self.out_total.saturating_add(self.hist as u64),
+        };
+        let mut bits = Bits {
+            input,
+            ip: io.ip,
+            buf: self.bitbuf,
+            left: self.bitcnt,
+        };
+        let mut op = 0;
+        let ended = inflate::fast_loop(
+            &self.inflater,
+            &mut bits,
+            &mut output[start..],
+            &mut op,
+            &ring,
+        )?;
+        let whole = bits.left / 8;
+        let left = bits.left - whole * 8;
+        io.ip = bits.ip - whole as usize;
+        self.bitbuf = bits.buf & ((1u64 << left) - 1);
         self.bitcnt = left;
-        io.ip = ip;
-        io.op = op;
-        self.out_total += (op - start) as u64;
-        self.remember_output(&output[start..op]);
+        io.op = start + op;
+        self.out_total += op as u64;
+        self.remember_output(&output[start..start + op]);
         Ok(ended)
     }
 
@@ -1035,6 +970,39 @@ impl core::fmt::Debug for InflateStream {
 
 /// Input and output positions of one call, and where the output not yet checksummed
 /// starts.
+/// The streaming decoder's history: the 32 KiB window ring (its newest byte just before
+/// `wpos`), `history` bytes of which are valid.
+struct Ring<'a> {
+    window: &'a [u8; WINDOW],
+    wpos: usize,
+    history: u64,
+}
+
+impl History for Ring<'_> {
+    #[cold]
+    fn copy_before(&self, output: &mut [u8], op: usize, d: usize, len: usize) -> Result<(), Error> {
+        let back = d - op;
+        if back as u64 > self.history {
+            return Err(Corruption::DeflateDistanceTooFar {
+                distance: d,
+                history: usize::try_from(self.history + op as u64).unwrap_or(usize::MAX),
+            }
+            .into());
+        }
+        // The first bytes come from the window, the rest (if any) from the output, which
+        // continues where the window ends.
+        let from_window = back.min(len);
+        let src = self.wpos.wrapping_sub(back) & WINDOW_MASK;
+        let first = from_window.min(WINDOW - src);
+        output[op..op + first].copy_from_slice(&self.window[src..src + first]);
+        output[op + first..op + from_window].copy_from_slice(&self.window[..from_window - first]);
+        if from_window < len {
+            copy_match(output, op + from_window, d, len - from_window);
+        }
+        Ok(())
+    }
+}
+
 struct Cursor {
     ip: usize,
     op: usize,
@@ -1074,9 +1042,6 @@ fn padded_entry(table: &[u32], table_bits: u32, bitbuf: u64) -> u32 {
         entry
     }
 }
-
-const LITLEN_MASK: u64 = (1 << LITLEN_TABLE_BITS) - 1;
-const DIST_MASK: u64 = (1 << DIST_TABLE_BITS) - 1;
 
 #[inline]
 #[expect(clippy::cast_possible_truncation, reason = "masked to at most 11 bits")]
