@@ -32,7 +32,9 @@
 //! clears a small table (and only as many chain links as it has bytes, up to 32 768): the
 //! per-call setup is proportional to the input, and results never depend on an earlier
 //! call. Table entries hold positions modulo 2^16; a candidate's bytes are always compared
-//! before use, so stale or wrapped entries cost only a wasted comparison.
+//! before use. For the hash chains, a pass every 16 384 positions ([`age_tables`]) marks
+//! the entries that have left the window, so no entry ever wraps around into a false
+//! chain; level 1's wrapped entries cost only a wasted comparison.
 
 #![forbid(unsafe_code)]
 
@@ -62,11 +64,17 @@ const HASH4_MASK: usize = (2 << HASH_BITS_MAX) - 1;
 const HASH3_BASE: usize = 2 << HASH_BITS_MAX;
 /// What a cleared table entry holds: positions are stored modulo 2^16, and this value is
 /// never a valid candidate for positions below 32 769 (it would be further back than the
-/// start of the data). Later, old or cleared entries can name a wrong position, which is
-/// harmless: a candidate's bytes are always compared before it is used, so a match is
-/// always real and within the window; only which matches are found depends on it, and
-/// that depends on the input alone.
+/// start of the data). For the chain parser, [`age_tables`] keeps every entry exact from
+/// then on; level 1's buckets can later name a wrong position, which is harmless there: a
+/// candidate's bytes are always compared before it is used, so a match is always real and
+/// within the window; only which matches are found depends on it, and that depends on the
+/// input alone.
 const EMPTY: u16 = 32_769;
+/// Most positions the chain parser moves between two [`age_tables`] passes (plus one
+/// step, at most [`MAX_SKIP`]): well below the 32 768 that would let a 16-bit age wrap.
+const AGE_STEP: usize = 16_384;
+/// Longest step over incompressible data (see [`SKIP_SHIFT`]).
+const MAX_SKIP: usize = 4_096;
 
 const NUM_LITLEN: usize = 286;
 const NUM_DIST: usize = 30;
@@ -93,11 +101,14 @@ pub(crate) struct State {
     seqs: [Seq; MAX_SEQS + 1],
     litlen_freq: [u32; NUM_LITLEN],
     dist_freq: [u32; NUM_DIST],
+    /// The position from which the chain parser's next [`age_tables`] pass is due.
+    age_next: usize,
 }
 
 impl State {
     pub(crate) const fn new() -> Self {
         State {
+            age_next: 0,
             table: [EMPTY; 3 << HASH_BITS_MAX],
             prev: [0; WINDOW],
             seqs: [Seq {
@@ -344,6 +355,45 @@ fn pos16(pos: usize) -> u16 {
     pos as u16
 }
 
+impl State {
+    /// The data moved down by `by` bytes (the streaming window's slide): positions held
+    /// modulo 2^16 keep their meaning if `by` is a multiple of 2^16; the pass schedule
+    /// moves along.
+    pub(crate) fn slid(&mut self, by: usize) {
+        self.age_next = self.age_next.saturating_sub(by);
+    }
+}
+
+/// Re-marks every chain-parser table entry further than [`WINDOW`] behind `now` as exactly
+/// `WINDOW + 1` behind it.
+///
+/// Entries hold positions modulo 2^16, so an entry 2^16 or more positions old would look
+/// recent again: its chain walk would follow links of other hashes for the whole search
+/// depth, comparing bytes that almost never match (on logs such walks cost a fifth of
+/// level 6's time). Run at least every 32 767 positions (the parser runs it every
+/// [`AGE_STEP`]), this keeps every age below 2^16 and so every entry exact: valid exactly
+/// when within the window. A re-marked entry ages again until the next pass re-marks it.
+/// Which entries are valid depends on positions only, never on when the passes ran, so
+/// the output does not depend on how a stream was chunked. The loop is a compare and a
+/// select per entry, which compilers vectorize.
+fn age_tables(table: &mut [u16; 3 << HASH_BITS_MAX], bits: u32, now: u16) {
+    #[expect(clippy::cast_possible_truncation, reason = "WINDOW < 2^16")]
+    let window = WINDOW as u16;
+    let stale = now.wrapping_sub(window + 1);
+    let age = |entries: &mut [u16]| {
+        for e in entries {
+            let v = *e;
+            *e = if now.wrapping_sub(v) > window {
+                stale
+            } else {
+                v
+            };
+        }
+    };
+    age(&mut table[..2 << bits]);
+    age(&mut table[HASH3_BASE..HASH3_BASE + (1 << bits)]);
+}
+
 // --- entry point ---------------------------------------------------------------------
 
 /// Compresses `input` as a raw DEFLATE stream into `output`; see
@@ -405,6 +455,7 @@ pub(crate) fn compress_blocks(
     }
     let bits = fresh.unwrap_or(HASH_BITS_MAX);
     if let Some(bits) = fresh {
+        state.age_next = start + AGE_STEP;
         state.table[..2 << bits].fill(EMPTY);
         if level > 1 {
             state.table[HASH3_BASE..HASH3_BASE + (1 << bits)].fill(EMPTY);
@@ -778,9 +829,12 @@ fn parse_chain(
         seqs,
         litlen_freq,
         dist_freq,
+        age_next,
     } = state;
     let rec = Recorder::new(seqs, litlen_freq, dist_freq);
-    parse_chain_with(table, prev, rec, data, start, bits, params, accelerate)
+    parse_chain_with(
+        table, prev, age_next, rec, data, start, bits, params, accelerate,
+    )
 }
 
 /// [`parse_chain`] over the match finder's tables and the recorder, passed apart (see
@@ -793,6 +847,7 @@ fn parse_chain(
 fn parse_chain_with(
     table: &mut [u16; 3 << HASH_BITS_MAX],
     prev: &mut [u16; WINDOW],
+    age_next: &mut usize,
     mut rec: Recorder<'_>,
     data: &[u8],
     start: usize,
@@ -818,13 +873,17 @@ fn parse_chain_with(
             min_len = recalc_min_len(rec.litlen_freq);
             next_recalc = pos + (pos - start).max(16_384);
         }
+        if pos >= *age_next {
+            age_tables(table, bits, pos16(pos));
+            *age_next = pos + AGE_STEP;
+        }
         let (mut cur_len, mut cur_dist) =
             mf.find(table, prev, data, pos, depth, min_len - 1, min_len == 3);
         if cur_len < min_len {
             // As level 1 does, levels up to 6 look at fewer positions in incompressible
             // data; 7 and above look at every one.
             let step = if accelerate {
-                (1 + (misses >> SKIP_SHIFT)).min(len - pos)
+                (1 + (misses >> SKIP_SHIFT)).min(MAX_SKIP).min(len - pos)
             } else {
                 1
             };

@@ -246,6 +246,7 @@ impl<'a, C: Codec> DeflateStream<'a, C> {
                     self.storage.copy_within(HALF..WINDOW, 0);
                     self.fill -= HALF;
                     self.done -= HALF;
+                    self.deflater.state.slid(HALF);
                 }
                 continue;
             }
