@@ -32,7 +32,7 @@
 //! clears a small table (and only as many chain links as it has bytes, up to 32 768): the
 //! per-call setup is proportional to the input, and results never depend on an earlier
 //! call. Table entries hold positions modulo 2^16; a candidate's bytes are always compared
-//! before use. For the hash chains, a pass every 16 384 positions ([`age_tables`]) marks
+//! before use. For the hash chains, a pass every 24 576 positions ([`age_tables`]) marks
 //! the entries that have left the window, so no entry ever wraps around into a false
 //! chain; level 1's wrapped entries cost only a wasted comparison.
 
@@ -70,11 +70,13 @@ const HASH3_BASE: usize = 2 << HASH_BITS_MAX;
 /// within the window; only which matches are found depends on it, and that depends on the
 /// input alone.
 const EMPTY: u16 = 32_769;
-/// Most positions the chain parser moves between two [`age_tables`] passes (plus one
-/// step, at most [`MAX_SKIP`]): well below the 32 768 that would let a 16-bit age wrap.
-const AGE_STEP: usize = 16_384;
+/// Positions the chain parser moves between two [`age_tables`] passes, plus one step (at
+/// most [`MAX_SKIP`], or a match): 28 672 at most, below the 32 768 that would let an
+/// entry's 16-bit age wrap before the next pass.
+const AGE_STEP: usize = 24_576;
 /// Longest step over incompressible data (see [`SKIP_SHIFT`]).
 const MAX_SKIP: usize = 4_096;
+const _: () = assert!(AGE_STEP + MAX_SKIP < WINDOW && MAX_MATCH + 2 < MAX_SKIP);
 
 const NUM_LITLEN: usize = 286;
 const NUM_DIST: usize = 30;
