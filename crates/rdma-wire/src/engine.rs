@@ -6,9 +6,10 @@
 //! and BTH headers, the in-place pass over the rest, the little-endian placement — is
 //! written once in provided methods, so every backend shares it.
 //!
-//! The masked headers are copied into a [`MASKED_HEADERS_MAX`]-byte (64) stack buffer (at
-//! most 60 bytes are used: IPv6 40 + UDP 8 + BTH 12); the ETHs, payload and pad are hashed
-//! in place. Nothing is allocated.
+//! The masked headers (at most 60 bytes: IPv6 40 + UDP 8 + BTH 12), with leading zeros and
+//! the first bytes after them, are copied into a stack buffer of at most [`ICRC_SCRATCH`]
+//! bytes so that both it and the rest, hashed in place, are whole 32-byte units (128-byte
+//! blocks for large packets); see `masked_icrc`. Nothing is allocated.
 
 #![forbid(unsafe_code)]
 
@@ -86,8 +87,8 @@ impl core::fmt::Display for Backend {
 /// BTH 12).
 pub const MASKED_HEADERS_MAX: usize = 64;
 
-/// The stack buffer of [`Icrc::compute_packet`]: the masked headers and the first bytes after
-/// them (256 bytes).
+/// The largest stack buffer of [`Icrc::compute_packet`]: leading zeros, the masked headers
+/// and the first bytes after them (256 bytes; 128 for packets of up to about 250 bytes).
 pub const ICRC_SCRATCH: usize = 256;
 
 /// zlib `crc32` of the 8 bytes of 0xFF that stand for the masked InfiniBand LRH: the state
@@ -122,6 +123,92 @@ const MASK_V6: [u8; 60] = {
     m[52] = 0xFF;
     m
 };
+
+/// Granule of the scratch layout for small packets (one `Avx2` ymm unit).
+const SHORT_GRANULE: usize = 32;
+/// Granule for large packets (one step of the `Avx2` main loop).
+const LONG_GRANULE: usize = 128;
+/// The largest message (prefix, masked headers and the rest) laid out with
+/// [`SHORT_GRANULE`].
+const SHORT_MAX: usize = 256;
+
+/// The ICRC of a packet split into its `H` header bytes (IP, UDP, BTH) and the `rest`.
+///
+/// With the register at zero, leading zero bytes do not change a CRC. So the message is
+/// written as zeros, then the 4 bytes of 0xFF that remain of the 8-byte prefix once the
+/// initial register is XORed in (`crc32(!0, ..)` means a zero register), then the masked
+/// headers, then the first `r` bytes of `rest`, with as many leading zeros as make this
+/// scratch block a whole number of granules; `r` is `rest.len()` modulo the granule, so the
+/// rest of `rest` is whole granules too and is hashed in place. The backend sees two parts
+/// that are both whole 32-byte units (whole 128-byte blocks for large packets), so its
+/// kernel needs no tail handling.
+#[inline]
+fn masked_icrc<E: Icrc, const H: usize>(
+    engine: &E,
+    headers: &[u8; H],
+    mask: &[u8; H],
+    rest: &[u8],
+) -> u32 {
+    // Eight bytes at a time (a byte loop against a mostly-zero constant mask is compiled
+    // into one instruction per byte).
+    let mut masked = *headers;
+    let (words, tail) = masked.as_chunks_mut::<8>();
+    let (mask_words, mask_tail) = mask.as_chunks::<8>();
+    for (w, m) in words.iter_mut().zip(mask_words) {
+        *w = (u64::from_ne_bytes(*w) | u64::from_ne_bytes(*m)).to_ne_bytes();
+    }
+    for (b, m) in tail.iter_mut().zip(mask_tail) {
+        *b |= m;
+    }
+    let prefixed = H.saturating_add(4);
+    if prefixed.saturating_add(rest.len()) <= SHORT_MAX {
+        let r = rest.len() % SHORT_GRANULE;
+        let mut scratch = [0u8; 4 * SHORT_GRANULE];
+        let len = lay_out(&mut scratch, &masked, rest, r, SHORT_GRANULE);
+        let first = scratch.get(..len).unwrap_or(&[]);
+        engine.crc32_parts(!0, first, rest.get(r..).unwrap_or(&[]))
+    } else {
+        let r = rest.len() % LONG_GRANULE;
+        let mut scratch = [0u8; ICRC_SCRATCH];
+        let len = lay_out(&mut scratch, &masked, rest, r, LONG_GRANULE);
+        let first = scratch.get(..len).unwrap_or(&[]);
+        engine.crc32_parts(!0, first, rest.get(r..).unwrap_or(&[]))
+    }
+}
+
+/// Writes zeros, 0xFF × 4, `masked` and `rest[..r]` into the zeroed `scratch`, the zeros
+/// making the whole a multiple of `granule`; returns its length. `r < granule`.
+#[inline]
+fn lay_out<const S: usize, const H: usize>(
+    scratch: &mut [u8; S],
+    masked: &[u8; H],
+    rest: &[u8],
+    r: usize,
+    granule: usize,
+) -> usize {
+    let used = H.saturating_add(4).saturating_add(r);
+    let len = used.next_multiple_of(granule);
+    let at = len.saturating_sub(used);
+    if let Some((ff, tail)) = scratch
+        .get_mut(at..)
+        .and_then(<[u8]>::split_first_chunk_mut::<4>)
+        && let Some((h, tail)) = tail.split_first_chunk_mut::<H>()
+    {
+        *ff = [0xFF; 4];
+        *h = *masked;
+        // A whole granule when there is one (a fixed-size copy; the bytes past `r` are not
+        // hashed), else all of `rest` (then `r == rest.len()`).
+        match (rest.get(..granule), tail.get_mut(..granule)) {
+            (Some(src), Some(d)) => d.copy_from_slice(src),
+            _ => {
+                if let (Some(src), Some(d)) = (rest.get(..r), tail.get_mut(..r)) {
+                    d.copy_from_slice(src);
+                }
+            }
+        }
+    }
+    len
+}
 
 /// The RoCE v2 invariant CRC. Implemented by [`Scalar`], `Avx2`, `Avx512`, `Neon` and [`Auto`];
 /// all give identical results on every input.
@@ -166,20 +253,13 @@ pub trait Icrc: Copy + core::fmt::Debug {
                 available: packet.len(),
             });
         };
-        // The masked headers, then as many of the following bytes as fit: one kernel call
-        // covers a small packet whole, and a large one starts with a block long enough for
-        // the SIMD kernels' fast path (the headers alone, 40-60 bytes, are below it).
-        let mut scratch = [0u8; ICRC_SCRATCH];
-        let (head, tail) = scratch.split_at_mut(headers.len());
-        for ((s, h), m) in head.iter_mut().zip(headers).zip(mask) {
-            *s = h | m;
-        }
-        let (copied, rest) = rest.split_at(rest.len().min(tail.len()));
-        if let Some(t) = tail.get_mut(..copied.len()) {
-            t.copy_from_slice(copied);
-        }
-        let block = scratch.get(..headers.len() + copied.len()).unwrap_or(&[]);
-        Ok(self.crc32_parts(ICRC_SEED, block, rest))
+        Ok(
+            match (headers.first_chunk::<40>(), headers.first_chunk::<60>()) {
+                (_, Some(v6)) if version == 6 => masked_icrc(self, v6, &MASK_V6, rest),
+                (Some(v4), _) => masked_icrc(self, v4, &MASK_V4, rest),
+                _ => 0, // unreachable: `headers` is one of the two lengths
+            },
+        )
     }
 
     /// The ICRC of a parsed frame (what its last 4 bytes should hold, read little-endian).
@@ -208,9 +288,7 @@ pub trait Icrc: Copy + core::fmt::Debug {
     /// # Errors
     /// Those of [`parse`], then [`Error::IcrcMismatch`].
     fn parse_verified<'a>(&self, frame: &'a [u8]) -> Result<Frame<'a>, Error> {
-        let parsed = parse(frame)?;
-        self.verify(&parsed)?;
-        Ok(parsed)
+        crate::wire::parse_checked(frame, |f| self.verify(f))
     }
 
     /// Recomputes and rewrites the ICRC of the frame in `frame` (after a header rewrite that

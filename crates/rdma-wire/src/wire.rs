@@ -43,6 +43,7 @@ pub use ext::{
     ImmDtPacket, ImmDtRepr, NakCode, RdEthPacket, RdEthRepr, RethPacket, RethRepr, RnrTimer,
     Syndrome, XrcEthPacket, XrcEthRepr,
 };
+pub(crate) use frame::parse_checked;
 pub use frame::{Frame, FrameBuilder, Offsets, parse};
 pub use ip::{
     IPPROTO_UDP, IpRepr, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, is_ipv6_extension_header,
@@ -56,6 +57,17 @@ use crate::Error;
 /// `N` bytes at `at`, or zeros where the buffer is short.
 #[inline]
 pub(crate) fn rd<const N: usize>(buf: &[u8], at: usize) -> [u8; N] {
+    // The common case, a whole field inside the buffer, is one bounds check and one load.
+    match buf.get(at..).and_then(<[u8]>::first_chunk::<N>) {
+        Some(field) => *field,
+        None => rd_short(buf, at),
+    }
+}
+
+/// [`rd`] for a field that runs past the end of `buf`: the bytes present, then zeros.
+#[cold]
+#[inline(never)]
+fn rd_short<const N: usize>(buf: &[u8], at: usize) -> [u8; N] {
     let mut out = [0u8; N];
     if let Some(src) = buf.get(at..) {
         for (o, s) in out.iter_mut().zip(src) {
@@ -68,6 +80,16 @@ pub(crate) fn rd<const N: usize>(buf: &[u8], at: usize) -> [u8; N] {
 /// Writes `v` at `at`, as much of it as fits.
 #[inline]
 pub(crate) fn wr<const N: usize>(buf: &mut [u8], at: usize, v: [u8; N]) {
+    match buf.get_mut(at..).and_then(<[u8]>::first_chunk_mut::<N>) {
+        Some(field) => *field = v,
+        None => wr_short(buf, at, v),
+    }
+}
+
+/// [`wr`] for a field that runs past the end of `buf`: as many bytes as fit.
+#[cold]
+#[inline(never)]
+fn wr_short<const N: usize>(buf: &mut [u8], at: usize, v: [u8; N]) {
     if let Some(dst) = buf.get_mut(at..) {
         for (d, s) in dst.iter_mut().zip(v) {
             *d = s;

@@ -24,6 +24,21 @@ impl Icrc for Scalar {
     fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
         !update(!crc, data)
     }
+
+    fn crc32_parts(&self, crc: u32, first: &[u8], rest: &[u8]) -> u32 {
+        // From a zero register (`crc == !0`) leading zero bytes leave it at zero, so whole
+        // 16-byte blocks of them are skipped: the engine pads the ICRC's scratch block at
+        // the front with up to 127 zeros.
+        let mut first = first;
+        if crc == !0 {
+            while let Some((block, tail)) = first.split_first_chunk::<16>()
+                && u128::from_ne_bytes(*block) == 0
+            {
+                first = tail;
+            }
+        }
+        !update(update(!crc, first), rest)
+    }
 }
 
 /// Reflected CRC-32 polynomial (0x04C11DB7 bit-reversed).
@@ -105,6 +120,26 @@ mod tests {
         assert_eq!(Scalar.crc32(0, b"123456789"), 0xCBF4_3926);
         assert_eq!(Scalar.crc32(0, &[0xFF; 8]), crate::engine::ICRC_SEED);
         assert_eq!(Scalar.crc32(0, &[]), 0);
+    }
+
+    #[test]
+    fn crc32_parts_with_leading_zeros_match_one_pass() {
+        for lead in [0usize, 1, 15, 16, 17, 32, 130] {
+            let mut first = std::vec![0u8; lead];
+            first.extend((0..20u32).map(|i| (i * 11 + 1) as u8));
+            let rest = b"rest of the message";
+            let mut whole = first.clone();
+            whole.extend_from_slice(rest);
+            // From a zero register (zeros skipped) and from the usual one (not skipped).
+            for crc in [!0, 0, 0x1234_5678] {
+                assert_eq!(
+                    Scalar.crc32_parts(crc, &first, rest),
+                    Scalar.crc32(crc, &whole),
+                    "lead {lead} crc {crc:#x}"
+                );
+            }
+            assert_eq!(Scalar.crc32_parts(0, &first, rest), naive(&whole));
+        }
     }
 
     #[test]

@@ -21,58 +21,72 @@ fixed_view!(
 );
 
 impl<T: AsRef<[u8]>> BthPacket<T> {
+    #[inline]
     fn byte(&self, at: usize) -> u8 {
         u8_at(self.buffer.as_ref(), at)
     }
     /// OpCode.
+    #[inline]
     pub fn opcode(&self) -> Opcode {
         Opcode(self.byte(field::OPCODE))
     }
     /// SE: solicited event.
+    #[inline]
     pub fn solicited(&self) -> bool {
         self.byte(field::FLAGS) & 0x80 != 0
     }
     /// M: migration request.
+    #[inline]
     pub fn migreq(&self) -> bool {
         self.byte(field::FLAGS) & 0x40 != 0
     }
     /// PadCnt: pad bytes after the payload (0..=3).
+    #[inline]
     pub fn pad_count(&self) -> u8 {
         (self.byte(field::FLAGS) >> 4) & 3
     }
     /// TVer: transport header version (0).
+    #[inline]
     pub fn tver(&self) -> u8 {
         self.byte(field::FLAGS) & 0x0F
     }
     /// Partition key.
+    #[inline]
     pub fn p_key(&self) -> u16 {
         u16_at(self.buffer.as_ref(), field::P_KEY)
     }
     /// F: forward explicit congestion notification (masked by the ICRC).
+    #[inline]
     pub fn fecn(&self) -> bool {
         self.byte(field::BYTE4) & 0x80 != 0
     }
     /// B: backward explicit congestion notification (masked by the ICRC).
+    #[inline]
     pub fn becn(&self) -> bool {
         self.byte(field::BYTE4) & 0x40 != 0
     }
     /// Resv6a: the 6 reserved bits of byte 4 (masked by the ICRC).
+    #[inline]
     pub fn resv6a(&self) -> u8 {
         self.byte(field::BYTE4) & 0x3F
     }
     /// Destination QP (24 bits).
+    #[inline]
     pub fn dest_qp(&self) -> u32 {
         u24_at(self.buffer.as_ref(), field::DEST_QP)
     }
     /// A: acknowledge request.
+    #[inline]
     pub fn ack_req(&self) -> bool {
         self.byte(field::BYTE8) & 0x80 != 0
     }
     /// Resv7: the 7 reserved bits of byte 8 (covered by the ICRC).
+    #[inline]
     pub fn resv7(&self) -> u8 {
         self.byte(field::BYTE8) & 0x7F
     }
     /// Packet sequence number.
+    #[inline]
     pub fn psn(&self) -> Psn {
         Psn::new(u24_at(self.buffer.as_ref(), field::PSN))
     }
@@ -194,6 +208,7 @@ impl BthRepr {
     /// # Errors
     /// [`Error::Truncated`]; [`Error::UnsupportedTver`] if TVer is not 0. The opcode is not
     /// checked here ([`parse`](super::parse) does).
+    #[inline(always)]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &BthPacket<&T>) -> Result<Self, Error> {
         packet.check_len()?;
         if packet.tver() != 0 {

@@ -209,6 +209,7 @@ impl EthernetRepr {
     ///
     /// # Errors
     /// [`Error::Truncated`] if it does not fit.
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &EthernetPacket<&T>) -> Result<Self, Error> {
         packet.check_len()?;
         Ok(Self {

@@ -102,16 +102,19 @@ impl ExtHeaders {
     }
 
     /// Total bytes of the headers in the set.
-    #[expect(clippy::indexing_slicing, reason = "the loop index is below ALL.len()")]
+    #[inline]
     pub const fn size(self) -> usize {
+        // One step per header present (bit i is `ExtKind::ALL[i]`).
         let mut total = 0usize;
-        let mut i = 0;
-        while i < ExtKind::ALL.len() {
-            let kind = ExtKind::ALL[i];
-            if self.contains(kind) {
+        let mut bits = self.0;
+        while bits != 0 {
+            let index = bits.trailing_zeros() as usize;
+            bits &= bits.wrapping_sub(1);
+            if index < ExtKind::ALL.len() {
+                #[expect(clippy::indexing_slicing, reason = "checked just above")]
+                let kind = ExtKind::ALL[index];
                 total = total.saturating_add(kind.size());
             }
-            i = i.saturating_add(1);
         }
         total
     }
@@ -575,6 +578,7 @@ impl Ext {
     }
 
     /// Sets (replaces) one header.
+    #[inline]
     pub fn set(&mut self, header: ExtRepr) {
         match header {
             ExtRepr::RdEth(r) => self.rdeth = Some(r),
@@ -608,7 +612,70 @@ impl Ext {
     ///
     /// # Errors
     /// [`Error::Truncated`] (offset relative to `buf`) if one does not fit.
+    #[inline]
     pub fn parse(set: ExtHeaders, buf: &[u8]) -> Result<(Ext, usize), Error> {
+        let mut ext = Ext::default();
+        let len = ext.read_into(set, buf)?;
+        Ok((ext, len))
+    }
+
+    /// [`parse`](Self::parse) into `self`, which must be empty (`Ext::default()`): sets the
+    /// headers of `set` and returns the bytes they took. On error `self` is unspecified.
+    #[inline]
+    pub(crate) fn read_into(&mut self, set: ExtHeaders, buf: &[u8]) -> Result<usize, Error> {
+        let size = set.size();
+        if buf.len() < size {
+            return Err(Self::truncation(set, buf));
+        }
+        self.fill(set, buf);
+        Ok(size)
+    }
+
+    /// Sets the headers of `set` in `self` (which must be empty), read from the start of
+    /// `buf`, which the caller has checked holds them all (`set.size()` bytes; missing bytes
+    /// would read as zeros).
+    #[inline(always)]
+    pub(crate) fn fill(&mut self, set: ExtHeaders, buf: &[u8]) {
+        // In wire order, lowest bit first.
+        let mut bits = set.0;
+        let mut at = 0usize;
+        while bits != 0 {
+            let index = bits.trailing_zeros();
+            bits &= bits.wrapping_sub(1);
+            let Some(&kind) = ExtKind::ALL.get(index as usize) else {
+                break;
+            };
+            let rest = buf.get(at..).unwrap_or(&[]);
+            self.set(read_one(kind, rest));
+            at = at.saturating_add(kind.size());
+        }
+    }
+
+    /// The error for a `buf` too short for the headers of `set`: the first one that does not
+    /// fit, with its offset.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn truncation(set: ExtHeaders, buf: &[u8]) -> Error {
+        let mut at = 0usize;
+        for kind in set.iter() {
+            let rest = buf.get(at..).unwrap_or(&[]);
+            if let Err(e) = need(rest, kind.size(), Layer::Ext(kind)) {
+                return e.shifted(at);
+            }
+            at = at.saturating_add(kind.size());
+        }
+        // Not reached: the caller found the headers longer than `buf`.
+        Error::Truncated {
+            layer: Layer::Ext(ExtKind::RdEth),
+            offset: 0,
+            needed: set.size(),
+            available: buf.len(),
+        }
+    }
+
+    /// The original header-at-a-time loop, kept as the reference for the tests.
+    #[cfg(test)]
+    pub(crate) fn parse_reference(set: ExtHeaders, buf: &[u8]) -> Result<(Ext, usize), Error> {
         let mut ext = Ext::default();
         let mut at = 0usize;
         for kind in set.iter() {
@@ -653,6 +720,7 @@ impl Ext {
     }
 }
 
+#[inline(always)]
 fn read_one(kind: ExtKind, b: &[u8]) -> ExtRepr {
     match kind {
         ExtKind::RdEth => ExtRepr::RdEth(RdEthRepr {

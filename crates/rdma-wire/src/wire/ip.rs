@@ -203,6 +203,7 @@ impl Ipv4Repr {
     /// [`Error::Ipv4Options`], [`Error::BadLength`] (total length below 20),
     /// [`Error::Ipv4Fragment`]. The checksum is not checked (see
     /// [`Ipv4Packet::verify_checksum`]).
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Ipv4Packet<&T>) -> Result<Self, Error> {
         packet.check_len()?;
         if packet.version() != 4 {
@@ -399,6 +400,7 @@ impl Ipv6Repr {
     ///
     /// # Errors
     /// [`Error::Truncated`], [`Error::IpVersion`].
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Ipv6Packet<&T>) -> Result<Self, Error> {
         packet.check_len()?;
         if packet.version() != 6 {

@@ -83,6 +83,7 @@ impl UdpRepr {
     ///
     /// # Errors
     /// [`Error::Truncated`]; [`Error::BadLength`] if the length field is below 8.
+    #[inline(always)]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &UdpPacket<&T>) -> Result<Self, Error> {
         packet.check_len()?;
         let len = usize::from(packet.len());
