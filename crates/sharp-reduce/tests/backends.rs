@@ -126,6 +126,46 @@ fn all_backends_match_scalar_on_large_inputs() {
     }
 }
 
+/// Outputs of 16 MiB and more are written around the caches (Avx2), from the first aligned
+/// element on: every start within an aligned block (0 bytes, a whole element, a few
+/// elements past it, and one byte off, where no element is aligned and the ordinary stores
+/// are kept), for the four store shapes (128-byte steps, bf16, f16, FP8).
+#[test]
+fn all_backends_match_scalar_on_outputs_past_the_non_temporal_threshold() {
+    if cfg!(miri) {
+        return;
+    }
+    let mut rng = Rng::new(0x0717);
+    for dtype in [DType::F32, DType::Bf16, DType::F16, DType::Fp8E4M3] {
+        let size = dtype.size();
+        let len = (16 << 20) / size + 37;
+        let bufs = inputs(&mut rng, dtype, 2, len);
+        let ins = views(&bufs);
+        let r = Op::Sum.with_fp8(modes(dtype)[0]);
+        let want = run_bytes(&Scalar, r, dtype, &ins, len * size);
+        let mut out = vec![0u8; len * size + 64];
+        let base = out.as_ptr().align_offset(32);
+        for extra in [0, size, 3 * size, 1] {
+            let at = base + extra;
+            for (name, e) in engines() {
+                out.fill(0x5A);
+                e.reduce_bytes(r, dtype, &ins, &mut out[at..at + len * size])
+                    .unwrap();
+                assert!(
+                    out[at..at + len * size] == want[..],
+                    "{name} {dtype} output at +{extra}"
+                );
+                assert!(
+                    out[..at]
+                        .iter()
+                        .chain(&out[at + len * size..])
+                        .all(|&b| b == 0x5A)
+                );
+            }
+        }
+    }
+}
+
 /// The typed API, `reduce_into`, `reduce_into_bytes` and the streaming API give the bytes
 /// of `reduce_bytes`, on every backend.
 fn entry_points_agree<T: FromLe>(rng: &mut Rng, op: Op, n: usize, len: usize) {
