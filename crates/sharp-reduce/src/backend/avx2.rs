@@ -9,7 +9,7 @@
 //! Tails shorter than a step go through a zero-padded stack buffer with the same code.
 //! Outputs of 16 MiB and more are stored non-temporally (`vmovntdq`), which spares the
 //! read of every output line before it is overwritten: with 4 inputs of 64 MiB each, f32
-//! SUM went from 14.3 to 16.9 GiB/s of input in one criterion session on a Zen 3 guest.
+//! SUM went from 14.3 to 16.9 GiB/s of input in consecutive criterion runs on a Zen 3 guest.
 //!
 //! Conversions, all exact and equal to [`crate::convert`]:
 //! - f16 ↔ f32: F16C `vcvtph2ps` / `vcvtps2ph` with round-to-nearest-even (0 mismatches
