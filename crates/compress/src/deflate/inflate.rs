@@ -646,22 +646,9 @@ pub(crate) fn copy_match(output: &mut [u8], op: usize, d: usize, len: usize) {
         let (src, dst) = window.split_at_mut(d);
         copy_disjoint(&src[..len], dst);
     } else if d >= 16 {
-        // Every 16-byte source chunk ends at least 16 bytes before its destination, so it
-        // is final when read; the last chunk ends exactly at the end of the match.
-        let mut i = 0;
-        while i + 16 < len {
-            window.copy_within(i..i + 16, d + i);
-            i += 16;
-        }
-        window.copy_within(len - 16..len, d + len - 16);
+        copy_overlapping::<16>(window, d, len);
     } else if d >= 8 {
-        // The same with 8-byte chunks (`len > d >= 8`).
-        let mut i = 0;
-        while i + 8 < len {
-            window.copy_within(i..i + 8, d + i);
-            i += 8;
-        }
-        window.copy_within(len - 8..len, d + len - 8);
+        copy_overlapping::<8>(window, d, len);
     } else if d == 1 {
         let byte = window[0];
         window[1..].fill(byte);
@@ -676,6 +663,20 @@ pub(crate) fn copy_match(output: &mut [u8], op: usize, d: usize, len: usize) {
             done += n;
         }
     }
+}
+
+/// The match of [`copy_match`] in `window` (its source at 0, its destination at `d`) when
+/// `len > d >= N`: every `N`-byte source chunk ends at least `N` bytes before its
+/// destination, so it is final when read; the last chunk ends exactly at the end of the
+/// match.
+#[inline(always)]
+fn copy_overlapping<const N: usize>(window: &mut [u8], d: usize, len: usize) {
+    let mut i = 0;
+    while i + N < len {
+        window.copy_within(i..i + N, d + i);
+        i += N;
+    }
+    window.copy_within(len - N..len, d + len - N);
 }
 
 /// Copies `src` to `dst` (equal lengths) with at most two overlapping moves per size class
