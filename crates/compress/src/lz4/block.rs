@@ -150,10 +150,12 @@ pub(crate) fn compress(
 ) -> Result<usize, Error> {
     let acceleration = acceleration.clamp(1, MAX_ACCELERATION);
     *table = [0; 8192];
-    if input.len() < LIMIT_64K {
-        compress_with::<Small>(table, input, 0, output, acceleration)
-    } else {
-        compress_with::<Large>(table, input, 0, output, acceleration)
+    let roomy = output.len() >= crate::lz4::max_compressed_len(input.len());
+    match (input.len() < LIMIT_64K, roomy) {
+        (true, true) => compress_with::<Small, false>(table, input, 0, output, acceleration),
+        (true, false) => compress_with::<Small, true>(table, input, 0, output, acceleration),
+        (false, true) => compress_with::<Large, false>(table, input, 0, output, acceleration),
+        (false, false) => compress_with::<Large, true>(table, input, 0, output, acceleration),
     }
 }
 
@@ -175,7 +177,11 @@ pub(crate) fn compress_linked(
     if start == 0 {
         *table = [0; 8192];
     }
-    compress_with::<Large>(table, data, start, output, acceleration)
+    if output.len() >= crate::lz4::max_compressed_len(data.len() - start) {
+        compress_with::<Large, false>(table, data, start, output, acceleration)
+    } else {
+        compress_with::<Large, true>(table, data, start, output, acceleration)
+    }
 }
 
 /// Room the output must have for one more sequence's literals and the fixed part of the
@@ -235,9 +241,12 @@ fn last_literals(
 }
 
 /// The compressor proper, for the block `input[start..]` (`start > 0` only for linked
-/// blocks, whose matches may reach back before `start`).
+/// blocks, whose matches may reach back before `start`). `LIMITED` is false when the output
+/// has room for [`max_compressed_len`](crate::lz4::max_compressed_len) of the block, where
+/// the per-sequence room checks cannot fail (liblz4's bound is the worst case; liblz4 skips
+/// them there too) and are left out.
 #[inline(always)]
-fn compress_with<P: Positions>(
+fn compress_with<P: Positions, const LIMITED: bool>(
     table: &mut Table,
     input: &[u8],
     start: usize,
@@ -294,7 +303,7 @@ fn compress_with<P: Positions>(
 
         // The literals.
         let literals = ip - anchor;
-        if !literals_fit(op, literals, output.len()) {
+        if LIMITED && !literals_fit(op, literals, output.len()) {
             return Err(too_small(output));
         }
         let mut token_at = op;
@@ -335,7 +344,7 @@ fn compress_with<P: Positions>(
             op += 2;
             let len = common_prefix(input, candidate + MIN_MATCH, ip + MIN_MATCH, match_limit);
             ip += MIN_MATCH + len;
-            if op + (1 + LAST_LITERALS) + (len + 240) / 255 > output.len() {
+            if LIMITED && op + (1 + LAST_LITERALS) + (len + 240) / 255 > output.len() {
                 return Err(too_small(output));
             }
             if len >= 15 {
