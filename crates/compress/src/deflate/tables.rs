@@ -371,7 +371,13 @@ mod tests {
         let mut table = [0u32; LITLEN_ENOUGH];
         build(&mut table, LITLEN_TABLE_BITS, &lens, Kind::LitLen).unwrap();
         let mut pairs = 0;
-        for (i, &entry) in table[..1 << LITLEN_TABLE_BITS].iter().enumerate() {
+        // Every slot natively; every 13th under Miri, where the reference decoder is slow.
+        let stride = if cfg!(miri) { 13 } else { 1 };
+        for (i, &entry) in table[..1 << LITLEN_TABLE_BITS]
+            .iter()
+            .enumerate()
+            .step_by(stride)
+        {
             let (sym1, l1) = decode(&lens, i).unwrap();
             let second = decode(&lens, i >> l1).filter(|&(s, l2)| s < 256 && l1 + l2 <= 11);
             if sym1 >= 256 {
@@ -396,6 +402,6 @@ mod tests {
                 }
             }
         }
-        assert!(pairs > 1000, "{pairs}");
+        assert!(pairs > 1000 / stride, "{pairs}");
     }
 }
