@@ -13,7 +13,6 @@
     reason = "test code: a panic is a test failure, and casts are of small lengths and symbols"
 )]
 
-#[path = "deflate_support/support.rs"]
 mod support;
 
 use std::io::Write;

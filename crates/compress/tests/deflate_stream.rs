@@ -14,7 +14,6 @@
     reason = "test code: a panic is a test failure, and casts are of small lengths"
 )]
 
-#[path = "deflate_support/support.rs"]
 mod support;
 
 #[cfg(feature = "std")]

@@ -15,22 +15,15 @@
     reason = "test code: a panic is a failure"
 )]
 
+mod support;
+
+use support::backends;
+
 use std::io::{Read, Write};
 
 use offload_compress::lz4::Flush;
-use offload_compress::{Auto, Backend, Error, deflate};
+use offload_compress::{Auto, Error, deflate};
 use offload_testkit::corpus::{self, Kind};
-use offload_testkit::select_backends;
-
-fn backends() -> Vec<(&'static str, Auto)> {
-    select_backends(
-        "offload-compress",
-        Backend::ALL
-            .iter()
-            .map(|&b| (b.name(), Auto::with_backend(b)))
-            .collect(),
-    )
-}
 
 const FORMATS: [deflate::Format; 3] = [
     deflate::Format::Raw,

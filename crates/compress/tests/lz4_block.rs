@@ -12,19 +12,13 @@
     reason = "tests: a panic is a failure"
 )]
 
-use offload_compress::{Auto, Backend, Corruption, Error, lz4};
-use offload_testkit::corpus::{self, Kind};
-use offload_testkit::{Rng, lz4ref, select_backends};
+mod support;
 
-fn backends() -> Vec<(&'static str, Auto)> {
-    select_backends(
-        "offload-compress",
-        Backend::ALL
-            .iter()
-            .map(|&b| (b.name(), Auto::with_backend(b)))
-            .collect(),
-    )
-}
+use support::backends;
+
+use offload_compress::{Auto, Corruption, Error, lz4};
+use offload_testkit::corpus::{self, Kind};
+use offload_testkit::{Rng, lz4ref};
 
 /// Inputs that exercise the compressor's paths: tiny, the 13-byte minimum, the 64 KiB table
 /// switch, runs, periods, far offsets, incompressible data and the corpus kinds.

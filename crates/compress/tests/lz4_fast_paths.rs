@@ -14,19 +14,13 @@
     reason = "tests: a panic is a failure"
 )]
 
-use offload_compress::{Auto, Backend, Codec, Error, Scalar, lz4};
-use offload_testkit::corpus::{self, Kind};
-use offload_testkit::{Rng, select_backends};
+mod support;
 
-fn backends() -> Vec<(&'static str, Auto)> {
-    select_backends(
-        "offload-compress",
-        Backend::ALL
-            .iter()
-            .map(|&b| (b.name(), Auto::with_backend(b)))
-            .collect(),
-    )
-}
+use support::backends;
+
+use offload_compress::{Codec, Error, Scalar, lz4};
+use offload_testkit::Rng;
+use offload_testkit::corpus::{self, Kind};
 
 /// Text with random runs of `run` bytes spliced in every `every` bytes: blocks whose
 /// sequences have literal runs of about `run` bytes between ordinary matches.

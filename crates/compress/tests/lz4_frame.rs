@@ -12,22 +12,15 @@
     reason = "tests: a panic is a failure"
 )]
 
+mod support;
+
+use support::backends;
+
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
 use offload_compress::{Auto, Backend, ChecksumKind, Codec, Corruption, Error, Unsupported, lz4};
 use offload_testkit::corpus::{self, Kind};
-use offload_testkit::select_backends;
-
-fn backends() -> Vec<(&'static str, Auto)> {
-    select_backends(
-        "offload-compress",
-        Backend::ALL
-            .iter()
-            .map(|&b| (b.name(), Auto::with_backend(b)))
-            .collect(),
-    )
-}
 
 fn all_options() -> Vec<lz4::FrameOptions> {
     let mut v = Vec::new();

@@ -12,21 +12,15 @@
     reason = "tests: a panic is a failure"
 )]
 
-use offload_compress::{Auto, Backend, Error, lz4};
+mod support;
+
+use support::backends;
+
+use offload_compress::{Auto, Error, lz4};
+use offload_testkit::Rng;
 use offload_testkit::corpus;
-use offload_testkit::{Rng, select_backends};
 
 use lz4::{BlockSize, Flush, FrameDecoder, FrameEncoder, FrameOptions};
-
-fn backends() -> Vec<(&'static str, Auto)> {
-    select_backends(
-        "offload-compress",
-        Backend::ALL
-            .iter()
-            .map(|&b| (b.name(), Auto::with_backend(b)))
-            .collect(),
-    )
-}
 
 fn one_shot(codec: Auto, options: &FrameOptions, input: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; lz4::max_frame_len(input.len(), options)];

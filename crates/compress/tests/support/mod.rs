@@ -1,5 +1,6 @@
-//! Shared by the `deflate_*` test files: the backends to run, test data, a bit writer for
-//! hand-built streams, and a decode helper that checks the no-write-past-the-end contract.
+//! Shared by the test files: the backends to run, and for the `deflate_*` files test data, a
+//! bit writer for hand-built streams, and a decode helper that checks the
+//! no-write-past-the-end contract.
 
 #![allow(
     dead_code,
@@ -15,7 +16,7 @@ use offload_testkit::Rng;
 /// Every backend this machine has, printed once per test binary.
 pub fn backends() -> Vec<(&'static str, Auto)> {
     offload_testkit::select_backends(
-        "offload-compress deflate",
+        "offload-compress",
         Backend::ALL
             .into_iter()
             .map(|b| (b.name(), Auto::with_backend(b)))
