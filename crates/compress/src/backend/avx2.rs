@@ -169,17 +169,11 @@ unsafe fn long_literals(
     unsafe {
         // Extension bytes, then the literals, which must leave `LEAVE` bytes of input and
         // `MARGIN` of output.
-        loop {
-            if ip >= in_leave {
-                return Err(sequence);
-            }
-            let byte = *src.add(ip);
-            ip += 1;
-            literals += usize::from(byte);
-            if byte != 255 {
-                break;
-            }
-        }
+        let Some((next, total)) = extend_length(src, ip, in_leave, literals) else {
+            return Err(sequence);
+        };
+        ip = next;
+        literals = total;
         if literals > in_leave - ip || literals > out_end - op {
             if ip + literals == in_len && literals <= out_len - op && literals >= 32 {
                 // The block's last literals, long (an incompressible block is one run):
@@ -213,6 +207,33 @@ unsafe fn long_literals(
     Ok((ip, literals))
 }
 
+/// Adds an LZ4 length's extension bytes (each added, the run ending at the first byte
+/// below 255), read from `ip` on, to `len`. Returns the input position after them and the
+/// length, or `None` when they would reach `in_leave`.
+///
+/// # Safety
+/// `src..src + in_leave` readable.
+#[inline(always)]
+unsafe fn extend_length(
+    src: *const u8,
+    mut ip: usize,
+    in_leave: usize,
+    mut len: usize,
+) -> Option<(usize, usize)> {
+    loop {
+        if ip >= in_leave {
+            return None;
+        }
+        // SAFETY: `ip < in_leave`, which the caller guarantees readable.
+        let byte = unsafe { *src.add(ip) };
+        ip += 1;
+        len += usize::from(byte);
+        if byte != 255 {
+            return Some((ip, len));
+        }
+    }
+}
+
 /// The fast loop's rare matches (inlined, as [`long_literals`]): a short one with an offset
 /// below 8, or a long one (length code 15, whose extension bytes start at `ip`). Returns
 /// the input and output positions after the match, or `None` when the fast loop must stop
@@ -233,7 +254,7 @@ unsafe fn rare_match(
     dst: *mut u8,
     in_len: usize,
     out_len: usize,
-    mut ip: usize,
+    ip: usize,
     op: usize,
     offset: usize,
     code: usize,
@@ -249,18 +270,7 @@ unsafe fn rare_match(
             wild_match(dst.add(op), offset, len);
             return Some((ip, op + len));
         }
-        let mut len = 19;
-        loop {
-            if ip >= in_leave {
-                return None;
-            }
-            let byte = *src.add(ip);
-            ip += 1;
-            len += usize::from(byte);
-            if byte != 255 {
-                break;
-            }
-        }
+        let (ip, len) = extend_length(src, ip, in_leave, 19)?;
         if op + len > out_end {
             // Too close to the end of the output: the safe loop decides.
             return None;
