@@ -49,15 +49,23 @@ fn streamed(
         Some(d) => deflate::InflateStream::with_dictionary(codec, f, d).unwrap(),
     };
     let mut out = Vec::new();
-    let mut buf = vec![0u8; out_chunk];
+    let mut buf = vec![0xC3u8; out_chunk];
     let mut pos = 0;
     let mut take = in_chunk;
     loop {
         let end = (pos + take).min(input.len());
         let p = s.decompress(codec, &input[pos..end], &mut buf)?;
+        // Nothing past what a call reports is written: `buf` holds 0xC3 after the bytes
+        // a call produced (the decoder's scratch would lie within 64 bytes of them).
+        let checked = (p.produced + 64).min(out_chunk);
+        assert!(
+            buf[p.produced..checked].iter().all(|&b| b == 0xC3),
+            "wrote past produced"
+        );
         assert!(p.consumed <= end - pos && p.produced <= out_chunk);
         pos += p.consumed;
         out.extend_from_slice(&buf[..p.produced]);
+        buf[..checked].fill(0xC3);
         if s.is_finished() {
             // Finished is final: nothing more is taken.
             let again = s.decompress(codec, &input[pos..], &mut buf).unwrap();

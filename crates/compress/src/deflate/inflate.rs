@@ -24,10 +24,13 @@
 //!   copied, so the load's latency hides behind the copy.
 //! - **Tail loop.** The same decoding with a checked refill and checked output room, one
 //!   symbol at a time, until the block ends.
-//! - **Exact writes.** Match copies move 8 bytes at a time, the last move ending exactly at
-//!   the end of the match (overlapping its predecessor), short periods double their
-//!   pattern, and distance 1 is a fill; no byte after the current position is ever written,
-//!   so `output[produced..]` keeps its contents.
+//! - **Scratch, then put back.** In the fast loop a literal entry stores two bytes and a
+//!   match of up to 32 bytes from 16 or more back is two 16-byte moves, whatever the
+//!   length: up to 32 bytes past the current position are scratch. The loop keeps the
+//!   caller's bytes there aside first (a 1 KiB stash it moves along) and puts them back
+//!   when it stops, so `output[produced..]` keeps its contents. Longer and closer matches
+//!   are copied exactly: 16 or 8 bytes at a time, the last move ending exactly at the end
+//!   of the match, short periods doubling their pattern, distance 1 a fill.
 //!
 //! Work is bounded by the output size: every symbol either writes at least one byte or ends
 //! a block, and every block header consumes input.
@@ -451,10 +454,88 @@ fn huffman(
     }
 }
 
+/// Bytes past the current output position that the fast loop may overwrite with
+/// scratch before it writes them for real: a short match is two 16-byte moves whatever its
+/// length, and a literal entry stores two bytes whether it holds one literal or two.
+const SLACK: usize = 32;
+/// The most scratch an iteration of the fast loop writes past its starting output
+/// position: three literal pairs, then a short match's moves ([`SLACK`]) after them.
+/// (Longer matches are copied exactly.)
+const REACH: usize = 6 + SLACK;
+/// Original output bytes the fast loop keeps aside (see [`Stash`]).
+const STASH: usize = 1024;
+
+/// The caller's bytes of `output[base..base + len]` as they were before the fast loop
+/// wrote over them.
+///
+/// The fast loop writes scratch up to [`SLACK`] bytes past its position; that is what lets
+/// it copy a short match or a literal without a branch on its length. The bytes past the
+/// position are the caller's, and the decoder promises to leave them as they were (its
+/// result says how far it wrote), so the loop first copies them aside here, a
+/// [`STASH`]-sized stretch at a time, and puts the scratch region back on exit. The copy
+/// costs about one `memcpy` of the output, a small fraction of decoding it; a masked move
+/// per match (the alternative) reads the bytes a previous move has just written, which
+/// stalls store-to-load forwarding on every match.
+struct Stash {
+    base: usize,
+    len: usize,
+    bytes: [u8; STASH],
+}
+
+impl Stash {
+    /// Keeps `output[op..]` aside, as much of it as fits.
+    #[inline(always)]
+    fn new(output: &[u8], op: usize) -> Self {
+        let mut stash = Stash {
+            base: op,
+            len: 0,
+            bytes: [0; STASH],
+        };
+        stash.len = STASH.min(output.len() - op);
+        stash.bytes[..stash.len].copy_from_slice(&output[op..op + stash.len]);
+        stash
+    }
+
+    /// Moves the stretch on to start at `op` (`output.len() - op >= FAST_OUT`). Scratch
+    /// lies only inside the old stretch (an iteration starts no later than
+    /// [`last_start`](Self::last_start)), so the originals of the bytes from `op` to the
+    /// old stretch's end come from it and the bytes after that were never written.
+    #[cold]
+    fn advance(&mut self, output: &[u8], op: usize) {
+        let old_end = self.base + self.len;
+        let keep = old_end.saturating_sub(op).min(SLACK);
+        if keep > 0 {
+            let from = op - self.base;
+            self.bytes.copy_within(from..from + keep, 0);
+        }
+        self.base = op;
+        self.len = STASH.min(output.len() - op);
+        self.bytes[keep..self.len].copy_from_slice(&output[op + keep..op + self.len]);
+    }
+
+    /// The last output position from which an iteration's writes stay inside the stretch.
+    #[inline(always)]
+    fn last_start(&self) -> usize {
+        self.base + self.len - REACH
+    }
+
+    /// Puts back the caller's bytes past `op` that the loop may have overwritten.
+    #[inline(always)]
+    fn restore(&self, output: &mut [u8], op: usize) {
+        let end = self.base + self.len;
+        if op < end {
+            let n = SLACK.min(end - op);
+            let from = op - self.base;
+            output[op..op + n].copy_from_slice(&self.bytes[from..from + n]);
+        }
+    }
+}
+
 /// The fast loop: runs while [`FAST_IN`] input and [`FAST_OUT`] output bytes remain, with
 /// no bounds decisions inside. Returns whether the block ended. Matches reaching before
 /// `output[0]` are `history`'s to copy: the one-shot decoder's dictionary, or the
-/// streaming decoder's window.
+/// streaming decoder's window. On return, with or without an error, `output[*op_out..]`
+/// holds what it held on entry.
 #[inline(always)]
 pub(crate) fn fast_loop<H: History + ?Sized>(
     state: &Inflater,
@@ -463,8 +544,6 @@ pub(crate) fn fast_loop<H: History + ?Sized>(
     op_out: &mut usize,
     history: &H,
 ) -> Result<bool, Error> {
-    let litlen = &state.litlen;
-    let dist = &state.dist;
     let mut op = *op_out;
     // The last input position from which a fast iteration may start.
     let Some(in_last) = bits.input.len().checked_sub(FAST_IN) else {
@@ -473,23 +552,54 @@ pub(crate) fn fast_loop<H: History + ?Sized>(
     if bits.ip > in_last || output.len() - op < FAST_OUT {
         return Ok(false);
     }
+    let mut stash = Stash::new(output, op);
+    let result = fast_iterations(state, bits, output, &mut op, history, in_last, &mut stash);
+    stash.restore(output, op);
+    *op_out = op;
+    result
+}
+
+/// The body of [`fast_loop`], which has checked that it may start.
+#[inline(always)]
+fn fast_iterations<H: History + ?Sized>(
+    state: &Inflater,
+    bits: &mut Bits<'_>,
+    output: &mut [u8],
+    op_out: &mut usize,
+    history: &H,
+    in_last: usize,
+    stash: &mut Stash,
+) -> Result<bool, Error> {
+    let litlen = &state.litlen;
+    let dist = &state.dist;
+    let mut op = *op_out;
+    // The last output position from which a fast iteration may start.
+    let out_last = output.len() - FAST_OUT;
+    let mut check_at = out_last.min(stash.last_start());
     // Each iteration starts with at least 56 bits in the buffer and the entry of the next
     // symbol already loaded: the load for the next symbol is issued before the current
     // match is copied, so its latency hides behind the copy. An iteration refills at most
-    // twice (so it reads at most 15 bytes past `ip`) and writes at most 260 bytes (two
-    // literals and a longest match).
+    // twice (so it reads at most 15 bytes past `ip`) and writes at most 264 bytes (six
+    // literals and a longest match), scratch within the first `REACH` of them.
     bits.refill_fast();
     let mut entry = litlen[(bits.buf & LITLEN_MASK) as usize];
-    // The output room as a slice of known length: the literal stores below index it with
-    // small offsets, so they need no bounds checks of their own.
-    while let Some(window) = output.get_mut(op..op + FAST_OUT) {
+    loop {
+        if op > check_at {
+            if op > out_last {
+                break;
+            }
+            stash.advance(output, op);
+            check_at = out_last.min(stash.last_start());
+        }
         if bits.ip > in_last {
             break;
         }
         if entry & LITERAL != 0 {
             // Up to three literal entries per refill, each one literal or a pair: a main
             // table literal entry consumes at most `LITLEN_TABLE_BITS` (11) bits, so 23 of
-            // the 56 remain after three.
+            // the 56 remain after three. The output room as a slice of known length: the
+            // literal stores index it with small offsets, so they need no bounds checks.
+            let window = &mut output[op..op + 8];
             let mut k = put_literals(window, 0, entry);
             bits.consume_entry(entry);
             entry = litlen[(bits.buf & LITLEN_MASK) as usize];
@@ -547,8 +657,8 @@ pub(crate) fn fast_loop<H: History + ?Sized>(
                 *op_out = op;
                 return Err(e);
             }
-        } else if d >= 16 && len <= 16 {
-            copy_short(output, op, d, len);
+        } else if d >= 16 && len <= SLACK {
+            copy_short(output, op, d);
         } else {
             copy_match(output, op, d, len);
         }
@@ -558,34 +668,28 @@ pub(crate) fn fast_loop<H: History + ?Sized>(
     Ok(false)
 }
 
-/// A match of at most 16 bytes from at least 16 bytes back, with 16 bytes of room at `op`
-/// (the fast loop's): one 16-byte move whose bytes past the match are the destination's
-/// own, read first and written back unchanged. No branch on the length, which in
-/// compressed text is different from one match to the next.
+/// A match of at most [`SLACK`] bytes from at least 16 bytes back: two 16-byte moves,
+/// whatever the length (the bytes past the match are scratch, see [`Stash`]). No branch on
+/// the length, which in compressed text differs from one match to the next. The second
+/// move may read bytes the first one wrote: it runs after it, and they are the match's.
+/// (Copying longer matches in whole 16-byte moves too, libdeflate's way, measured no
+/// faster: a longer stash reach and a bounds-checked loop.)
 #[inline(always)]
-fn copy_short(output: &mut [u8], op: usize, d: usize, len: usize) {
-    let mut chunk = [0u8; 16];
-    chunk.copy_from_slice(&output[op - d..op - d + 16]);
-    let new = u128::from_le_bytes(chunk);
-    let dst = &mut output[op..op + 16];
-    chunk.copy_from_slice(dst);
-    let old = u128::from_le_bytes(chunk);
-    // `len` is 3..=16 (a match): the mask keeps its low `len` bytes.
-    let keep = u128::MAX >> (128 - 8 * len);
-    dst.copy_from_slice(&((new & keep) | (old & !keep)).to_le_bytes());
+fn copy_short(output: &mut [u8], op: usize, d: usize) {
+    let window = &mut output[op - d..op + SLACK];
+    window.copy_within(0..16, d);
+    window.copy_within(16..32, d + 16);
 }
 
 /// Stores the literal or literal pair of a main-table literal entry at `window[k]` and
-/// returns the position after it.
+/// returns the position after it. Both bytes are stored either way (a single literal's
+/// entry holds zero above its symbol, a scratch byte), so the only dependence on the
+/// entry's kind is the arithmetic of the returned position.
 #[inline(always)]
 fn put_literals(window: &mut [u8], k: usize, entry: u32) -> usize {
     window[k] = low_byte(entry >> 16);
-    if entry & DOUBLE != 0 {
-        window[k + 1] = low_byte(entry >> 24);
-        k + 2
-    } else {
-        k + 1
-    }
+    window[k + 1] = low_byte(entry >> 24);
+    k + 1 + ((entry & DOUBLE) >> 12) as usize
 }
 
 /// The history before a decoder's output buffer.
