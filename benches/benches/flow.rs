@@ -9,8 +9,9 @@
 //! - `flow/lookup_<n>_<hits|misses>`, ids `<backend>/bulk64`, `<backend>/single`,
 //!   `hashbrown-foldhash`, `hashbrown-fxhash`: 4096 lookups of IPv4 5-tuples (16-byte keys,
 //!   `u32` values) in a table holding `n` flows (1K, 64K, 1M, 4M), keys drawn at random from
-//!   the table (hits) or from a disjoint set (misses). Ours uses 64-key bulk calls (hash,
-//!   prefetch both buckets of every key, tag compare, key compare); hashbrown answers one
+//!   the table (hits) or from a disjoint set (misses). Ours uses 64-key bulk calls (a
+//!   pipeline: hash and prefetch the primary bucket, 16 keys later tag compare and prefetch
+//!   the candidate entry, 16 keys later key compare); hashbrown answers one
 //!   `get` at a time, as a Rust data plane would use it. Throughput in lookups.
 //!
 //! Every figure set is checked before timing: each backend's hashes equal the byte-table's,

@@ -352,7 +352,8 @@ fn bulk_lookup_at_batch_edges() {
             t.insert(key(i), i, 0).unwrap();
         }
         let mut rng = Rng::new(5);
-        for n in [0, 1, 2, 31, 32, 63, 64] {
+        // Around the edges of the pipeline stages (16 and 32 keys apart) too.
+        for n in [0, 1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64] {
             // About half present (ids < 200), half absent.
             let keys: Vec<Ipv4Tuple> = (0..n).map(|_| key(rng.below(400) as u32)).collect();
             let hashes: Vec<u32> = keys.iter().map(|k| t.hash(k)).collect();
