@@ -68,18 +68,27 @@ pub(crate) struct Bits<'a> {
     pub(crate) ip: usize,
     /// Valid bits in the low `left` bits; above them, zeros or the next input bits.
     pub(crate) buf: u64,
-    /// Valid bits in `buf`, at most 63.
+    /// Valid bits in `buf` (at most 63) in the low 8 bits; the bits above are garbage (see
+    /// [`consume_entry`](Self::consume_entry)). Read it through [`held`](Self::held).
     pub(crate) left: u32,
 }
 
 impl Bits<'_> {
+    /// Valid bits in `buf`.
+    #[inline(always)]
+    pub(crate) fn held(&self) -> u32 {
+        self.left & 0xFF
+    }
+
     /// Fills to 56..=63 valid bits. The caller checked that `ip + 8 <= input.len()`.
     #[inline(always)]
     fn refill_fast(&mut self) {
         let mut word = [0u8; 8];
         word.copy_from_slice(&self.input[self.ip..self.ip + 8]);
-        self.buf |= u64::from_le_bytes(word) << self.left;
-        self.ip += ((63 - self.left) >> 3) as usize;
+        // Shift counts are taken modulo 64, as x86 and AArch64 shifts do: the low 6 bits of
+        // `left` are the count. `!left & 63` is `63 - held` for `held <= 63`.
+        self.buf |= u64::from_le_bytes(word).wrapping_shl(self.left);
+        self.ip += ((!self.left & 63) >> 3) as usize;
         self.left |= 56;
     }
 
@@ -96,14 +105,14 @@ impl Bits<'_> {
 
     #[inline(never)]
     fn refill_slow(&mut self) -> Result<(), Error> {
-        while self.left < 56 {
+        while self.held() < 56 {
             let byte = match self.input.get(self.ip) {
                 Some(&b) => b,
                 None if self.ip - self.input.len() < MAX_OVERRUN => 0,
                 // More zero bytes than the buffer holds: appended bits were consumed.
                 None => return Err(Error::Truncated),
             };
-            self.buf |= u64::from(byte) << self.left;
+            self.buf |= u64::from(byte) << self.held();
             self.ip += 1;
             self.left += 8;
         }
@@ -119,16 +128,19 @@ impl Bits<'_> {
     #[inline(always)]
     fn consume(&mut self, n: u32) {
         self.buf >>= n;
-        self.left -= n;
+        self.left = self.left.wrapping_sub(n);
     }
 
     /// Consumes the bits of a table entry. Bits 5..=7 of an entry are zero, so the shift
     /// count can be masked with 63, which x86 and AArch64 shifts do for free: the mask
-    /// leaves the decoder's critical path (load entry, shift, load next entry).
+    /// leaves the decoder's critical path (load entry, shift, load next entry). For the
+    /// same reason the whole entry is subtracted from `left` (libdeflate's trick): the low
+    /// 8 bits come out right, as the entry's low 8 bits are its bit count, and only the
+    /// garbage above them takes the rest, which saves a mask per symbol.
     #[inline(always)]
     fn consume_entry(&mut self, entry: u32) {
         self.buf >>= entry & 63;
-        self.left -= entry & TOTAL_MASK;
+        self.left = self.left.wrapping_sub(entry);
     }
 
     /// Reads `n <= 16` bits.
@@ -142,13 +154,13 @@ impl Bits<'_> {
 
     /// Bytes consumed so far, a partly consumed byte included (appended zero bytes count).
     fn consumed_bytes(&self) -> usize {
-        self.ip - (self.left / 8) as usize
+        self.ip - (self.held() / 8) as usize
     }
 
     /// Whether any bit past the end of the input was consumed.
     fn past_end(&self) -> bool {
         // In bits: 8 ip - left > 8 len. (u64: no overflow on 32-bit targets.)
-        self.ip as u64 * 8 - u64::from(self.left) > self.input.len() as u64 * 8
+        self.ip as u64 * 8 - u64::from(self.held()) > self.input.len() as u64 * 8
     }
 }
 
@@ -212,9 +224,9 @@ fn blocks(
 
 /// A stored block: byte-aligned LEN, NLEN, LEN raw bytes. Leaves the bit buffer empty.
 fn stored(bits: &mut Bits<'_>, output: &mut [u8], op: &mut usize) -> Result<(), Error> {
-    bits.consume(bits.left & 7);
+    bits.consume(bits.held() & 7);
     // The bytes still in the buffer were loaded but not consumed: step back over them.
-    let pos = bits.ip - (bits.left / 8) as usize;
+    let pos = bits.ip - (bits.held() / 8) as usize;
     let input = bits.input;
     let header = input.get(pos..pos + 4).ok_or(Error::Truncated)?;
     let len = u16::from_le_bytes([header[0], header[1]]);

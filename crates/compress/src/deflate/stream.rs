@@ -450,8 +450,8 @@ impl InflateStream {
             &mut op,
             &ring,
         )?;
-        let whole = bits.left / 8;
-        let left = bits.left - whole * 8;
+        let whole = bits.held() / 8;
+        let left = bits.held() - whole * 8;
         io.ip = bits.ip - whole as usize;
         self.bitbuf = bits.buf & ((1u64 << left) - 1);
         self.bitcnt = left;
