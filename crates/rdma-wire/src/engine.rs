@@ -10,6 +10,11 @@
 //! the first bytes after them, are copied into a stack buffer of at most [`ICRC_SCRATCH`]
 //! bytes so that both it and the rest, hashed in place, are whole 32-byte units (128-byte
 //! blocks for large packets); see `masked_icrc`. Nothing is allocated.
+//!
+//! One exception: `Avx2` overrides [`Icrc::compute_packet`] for packets of up to 256 bytes
+//! (IPv4 from 40 bytes, IPv6 from 60), which it hashes in place with the mask applied in
+//! registers from the same `MASK_V4` / `MASK_V6` (its `icrc_short`); every other packet,
+//! and every error, goes through `compute_packet_generic`, the provided method's body.
 
 #![forbid(unsafe_code)]
 
@@ -97,7 +102,7 @@ pub const ICRC_SEED: u32 = 0x2144_DF1C;
 
 /// IP(v4) + UDP + BTH, with 0xFF where the ICRC masks: IPv4 TOS (1), TTL (8), header
 /// checksum (10-11); UDP checksum (26-27); BTH byte 4 (FECN, BECN, Resv6a) (32).
-const MASK_V4: [u8; 40] = {
+pub(crate) const MASK_V4: [u8; 40] = {
     let mut m = [0u8; 40];
     m[1] = 0xFF;
     m[8] = 0xFF;
@@ -111,7 +116,7 @@ const MASK_V4: [u8; 40] = {
 
 /// IPv6 + UDP + BTH, with 1s where the ICRC masks: traffic class and flow label (the low
 /// nibble of byte 0, bytes 1-3), hop limit (7); UDP checksum (46-47); BTH byte 4 (52).
-const MASK_V6: [u8; 60] = {
+pub(crate) const MASK_V6: [u8; 60] = {
     let mut m = [0u8; 60];
     m[0] = 0x0F;
     m[1] = 0xFF;
@@ -239,27 +244,7 @@ pub trait Icrc: Copy + core::fmt::Debug {
     /// [`Error::IpVersion`] unless the version is 4 or 6; [`Error::Truncated`] if the
     /// IP, UDP and BTH headers do not fit.
     fn compute_packet(&self, packet: &[u8]) -> Result<u32, Error> {
-        let version = packet.first().map_or(0, |b| b >> 4);
-        let (mask, layer): (&[u8], Layer) = match version {
-            4 => (&MASK_V4, Layer::Ipv4),
-            6 => (&MASK_V6, Layer::Ipv6),
-            _ => return Err(Error::IpVersion { version }),
-        };
-        let Some((headers, rest)) = packet.split_at_checked(mask.len()) else {
-            return Err(Error::Truncated {
-                layer,
-                offset: 0,
-                needed: mask.len(),
-                available: packet.len(),
-            });
-        };
-        Ok(
-            match (headers.first_chunk::<40>(), headers.first_chunk::<60>()) {
-                (_, Some(v6)) if version == 6 => masked_icrc(self, v6, &MASK_V6, rest),
-                (Some(v4), _) => masked_icrc(self, v4, &MASK_V4, rest),
-                _ => 0, // unreachable: `headers` is one of the two lengths
-            },
-        )
+        compute_packet_generic(self, packet)
     }
 
     /// The ICRC of a parsed frame (what its last 4 bytes should hold, read little-endian).
@@ -288,7 +273,9 @@ pub trait Icrc: Copy + core::fmt::Debug {
     /// # Errors
     /// Those of [`parse`], then [`Error::IcrcMismatch`].
     fn parse_verified<'a>(&self, frame: &'a [u8]) -> Result<Frame<'a>, Error> {
-        crate::wire::parse_checked(frame, |f| self.verify(f))
+        crate::wire::parse_checked(frame, |covered, stored| {
+            verify_covered(self, covered, stored)
+        })
     }
 
     /// Recomputes and rewrites the ICRC of the frame in `frame` (after a header rewrite that
@@ -305,6 +292,51 @@ pub trait Icrc: Copy + core::fmt::Debug {
             *dst = crc.to_le_bytes();
         }
         Ok(crc)
+    }
+}
+
+/// [`Icrc::compute_packet`] as every backend computes it unless it overrides the method (`Avx2`
+/// does for short packets and comes back here for the rest).
+///
+/// # Errors
+/// Those of [`Icrc::compute_packet`].
+#[inline]
+pub(crate) fn compute_packet_generic<E: Icrc>(engine: &E, packet: &[u8]) -> Result<u32, Error> {
+    let version = packet.first().map_or(0, |b| b >> 4);
+    let (mask, layer): (&[u8], Layer) = match version {
+        4 => (&MASK_V4, Layer::Ipv4),
+        6 => (&MASK_V6, Layer::Ipv6),
+        _ => return Err(Error::IpVersion { version }),
+    };
+    let Some((headers, rest)) = packet.split_at_checked(mask.len()) else {
+        return Err(Error::Truncated {
+            layer,
+            offset: 0,
+            needed: mask.len(),
+            available: packet.len(),
+        });
+    };
+    Ok(
+        match (headers.first_chunk::<40>(), headers.first_chunk::<60>()) {
+            (_, Some(v6)) if version == 6 => masked_icrc(engine, v6, &MASK_V6, rest),
+            (Some(v4), _) => masked_icrc(engine, v4, &MASK_V4, rest),
+            _ => 0, // unreachable: `headers` is one of the two lengths
+        },
+    )
+}
+
+/// [`Icrc::verify`] (with the provided `compute`) given the bytes the ICRC covers and the
+/// ICRC as stored (what [`Frame::icrc_covered`] and [`Frame::icrc`] give), so that
+/// `parse_verified` can check before it builds the frame.
+#[inline]
+fn verify_covered<E: Icrc>(engine: &E, covered: &[u8], stored: u32) -> Result<(), Error> {
+    // The covered bytes of a parsed frame always hold the IP, UDP and BTH headers, so
+    // `compute_packet` cannot fail (as in `compute`).
+    let computed = engine.compute_packet(covered).unwrap_or_default();
+    if computed == stored {
+        Ok(())
+    } else {
+        Err(Error::IcrcMismatch { computed, stored })
     }
 }
 
@@ -382,6 +414,20 @@ impl Icrc for Auto {
             Auto::Avx2(e) => e.crc32(crc, data),
             #[cfg(target_arch = "aarch64")]
             Auto::Neon(e) => e.crc32(crc, data),
+        }
+    }
+
+    #[inline]
+    fn compute_packet(&self, packet: &[u8]) -> Result<u32, Error> {
+        // Dispatched whole, so that a backend's own `compute_packet` (Avx2's) is used.
+        match self {
+            Auto::Scalar(e) => e.compute_packet(packet),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx512(e) => e.compute_packet(packet),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx2(e) => e.compute_packet(packet),
+            #[cfg(target_arch = "aarch64")]
+            Auto::Neon(e) => e.compute_packet(packet),
         }
     }
 

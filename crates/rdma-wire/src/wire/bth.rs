@@ -1,6 +1,6 @@
 //! The Base Transport Header (12 bytes).
 
-use super::{Opcode, Psn, fixed_view, set_bits, set_u8, set_u16, set_u24, u8_at, u16_at, u24_at};
+use super::{Opcode, Psn, fixed_view, set_bits, set_u8, set_u16, set_u24, u8_at, u16_at, u32_at};
 use crate::{Error, Layer};
 
 mod field {
@@ -73,7 +73,8 @@ impl<T: AsRef<[u8]>> BthPacket<T> {
     /// Destination QP (24 bits).
     #[inline]
     pub fn dest_qp(&self) -> u32 {
-        u24_at(self.buffer.as_ref(), field::DEST_QP)
+        // The 32 bits from byte 4, masked: one load, where three bytes take three.
+        u32_at(self.buffer.as_ref(), field::BYTE4) & 0x00FF_FFFF
     }
     /// A: acknowledge request.
     #[inline]
@@ -88,7 +89,8 @@ impl<T: AsRef<[u8]>> BthPacket<T> {
     /// Packet sequence number.
     #[inline]
     pub fn psn(&self) -> Psn {
-        Psn::new(u24_at(self.buffer.as_ref(), field::PSN))
+        // As for `dest_qp`, from byte 8.
+        Psn::new(u32_at(self.buffer.as_ref(), field::BYTE8) & 0x00FF_FFFF)
     }
 }
 
@@ -216,7 +218,14 @@ impl BthRepr {
                 tver: packet.tver(),
             });
         }
-        Ok(Self {
+        Ok(Self::read(packet))
+    }
+
+    /// The repr of a header whose checks have passed (see
+    /// [`Ipv4Repr::read`](super::Ipv4Repr)).
+    #[inline(always)]
+    pub(crate) fn read<T: AsRef<[u8]> + ?Sized>(packet: &BthPacket<&T>) -> Self {
+        Self {
             opcode: packet.opcode(),
             solicited: packet.solicited(),
             migreq: packet.migreq(),
@@ -230,7 +239,7 @@ impl BthRepr {
             ack_req: packet.ack_req(),
             resv7: packet.resv7(),
             psn: packet.psn(),
-        })
+        }
     }
 
     /// 12.

@@ -2,7 +2,7 @@
 //! set of headers an opcode carries.
 
 use super::{
-    Psn, fixed_view, need, set_u8, set_u24, set_u32, set_u64, u8_at, u24_at, u32_at, u64_at,
+    Psn, fixed_view, need, rd, set_u8, set_u24, set_u32, set_u64, u8_at, u24_at, u32_at, u64_at,
 };
 use crate::{Error, Layer};
 
@@ -78,6 +78,35 @@ impl ExtKind {
     }
 }
 
+/// The total size of the headers of a 5-bit subset of [`ExtKind::ALL`]: the first table for
+/// bits 0-4 of an [`ExtHeaders`], the second for bits 5-9 (no sum exceeds 255).
+#[expect(
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    reason = "compile-time table: the indices are below the array lengths and the sums below 256"
+)]
+const EXT_SIZES: [[u8; 32]; 2] = {
+    let mut t = [[0u8; 32]; 2];
+    let mut half = 0;
+    while half < 2 {
+        let mut set = 0;
+        while set < 32 {
+            let mut total = 0;
+            let mut bit = 0;
+            while bit < 5 {
+                if set & (1 << bit) != 0 {
+                    total += ExtKind::ALL[half * 5 + bit].size();
+                }
+                bit += 1;
+            }
+            t[half][set] = total as u8;
+            set += 1;
+        }
+        half += 1;
+    }
+    t
+};
+
 /// A set of extended headers (which ones an opcode carries), iterated in wire order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ExtHeaders(u16);
@@ -104,19 +133,18 @@ impl ExtHeaders {
     /// Total bytes of the headers in the set.
     #[inline]
     pub const fn size(self) -> usize {
-        // One step per header present (bit i is `ExtKind::ALL[i]`).
-        let mut total = 0usize;
-        let mut bits = self.0;
-        while bits != 0 {
-            let index = bits.trailing_zeros() as usize;
-            bits &= bits.wrapping_sub(1);
-            if index < ExtKind::ALL.len() {
-                #[expect(clippy::indexing_slicing, reason = "checked just above")]
-                let kind = ExtKind::ALL[index];
-                total = total.saturating_add(kind.size());
-            }
-        }
-        total
+        // Two lookups (bits 0-4 and bits 5-9) instead of a step per header: `parse` asks
+        // for the size of every frame's headers.
+        let [lo, hi] = EXT_SIZES;
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "5-bit indices into 32-entry tables"
+        )]
+        let (l, h) = (
+            lo[(self.0 & 31) as usize],
+            hi[((self.0 >> 5) & 31) as usize],
+        );
+        (l as usize).wrapping_add(h as usize)
     }
 
     /// The headers, in wire order.
@@ -631,6 +659,15 @@ impl Ext {
         Ok(size)
     }
 
+    /// The headers of `set`, read from the start of `buf`, which the caller has checked holds
+    /// them all (as for [`fill`](Self::fill)).
+    #[inline(always)]
+    pub(crate) fn read(set: ExtHeaders, buf: &[u8]) -> Self {
+        let mut ext = Self::default();
+        ext.fill(set, buf);
+        ext
+    }
+
     /// Sets the headers of `set` in `self` (which must be empty), read from the start of
     /// `buf`, which the caller has checked holds them all (`set.size()` bytes; missing bytes
     /// would read as zeros).
@@ -720,24 +757,28 @@ impl Ext {
     }
 }
 
+/// One header of `kind` from the start of `b`; bytes past the end of `b` read as zeros.
+///
+/// Each header is first taken as a fixed-size array (one bounds check, the zero padding on
+/// the cold path of `rd`), so its fields are read with no further checks.
 #[inline(always)]
 fn read_one(kind: ExtKind, b: &[u8]) -> ExtRepr {
     match kind {
         ExtKind::RdEth => ExtRepr::RdEth(RdEthRepr {
-            ee_context: RdEthPacket::new_unchecked(b).ee_context(),
+            ee_context: RdEthPacket::new_unchecked(rd::<4>(b, 0)).ee_context(),
         }),
         ExtKind::Deth => {
-            let p = DethPacket::new_unchecked(b);
+            let p = DethPacket::new_unchecked(rd::<8>(b, 0));
             ExtRepr::Deth(DethRepr {
                 q_key: p.q_key(),
                 src_qp: p.src_qp(),
             })
         }
         ExtKind::XrcEth => ExtRepr::XrcEth(XrcEthRepr {
-            xrc_srq: XrcEthPacket::new_unchecked(b).xrc_srq(),
+            xrc_srq: XrcEthPacket::new_unchecked(rd::<4>(b, 0)).xrc_srq(),
         }),
         ExtKind::Reth => {
-            let p = RethPacket::new_unchecked(b);
+            let p = RethPacket::new_unchecked(rd::<16>(b, 0));
             ExtRepr::Reth(RethRepr {
                 va: p.va(),
                 r_key: p.r_key(),
@@ -745,7 +786,7 @@ fn read_one(kind: ExtKind, b: &[u8]) -> ExtRepr {
             })
         }
         ExtKind::AtomicEth => {
-            let p = AtomicEthPacket::new_unchecked(b);
+            let p = AtomicEthPacket::new_unchecked(rd::<28>(b, 0));
             ExtRepr::AtomicEth(AtomicEthRepr {
                 va: p.va(),
                 r_key: p.r_key(),
@@ -754,20 +795,20 @@ fn read_one(kind: ExtKind, b: &[u8]) -> ExtRepr {
             })
         }
         ExtKind::Aeth => {
-            let p = AethPacket::new_unchecked(b);
+            let p = AethPacket::new_unchecked(rd::<4>(b, 0));
             ExtRepr::Aeth(AethRepr {
                 syndrome: p.syndrome(),
                 msn: Psn::new(p.msn()),
             })
         }
         ExtKind::AtomicAckEth => ExtRepr::AtomicAckEth(AtomicAckEthRepr {
-            orig_remote_data: AtomicAckEthPacket::new_unchecked(b).orig_remote_data(),
+            orig_remote_data: AtomicAckEthPacket::new_unchecked(rd::<8>(b, 0)).orig_remote_data(),
         }),
         ExtKind::ImmDt => ExtRepr::ImmDt(ImmDtRepr {
-            imm: ImmDtPacket::new_unchecked(b).imm(),
+            imm: ImmDtPacket::new_unchecked(rd::<4>(b, 0)).imm(),
         }),
         ExtKind::Ieth => ExtRepr::Ieth(IethRepr {
-            r_key: IethPacket::new_unchecked(b).r_key(),
+            r_key: IethPacket::new_unchecked(rd::<4>(b, 0)).r_key(),
         }),
         ExtKind::CnpPadding => ExtRepr::CnpPadding,
     }

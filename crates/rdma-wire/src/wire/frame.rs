@@ -53,60 +53,76 @@ pub struct Frame<'a> {
     info: OpcodeInfo,
 }
 
+// `#[inline]` on the accessors: they are a load or two, and a caller in another crate that
+// reads a few of them can then drop the decoding of the fields it never reads.
 impl<'a> Frame<'a> {
     /// The offsets of every part.
+    #[inline]
     pub const fn offsets(&self) -> Offsets {
         self.offsets
     }
     /// The Ethernet header.
+    #[inline]
     pub const fn ethernet(&self) -> &EthernetRepr {
         &self.ethernet
     }
     /// The IP header.
+    #[inline]
     pub const fn ip(&self) -> &IpRepr {
         &self.ip
     }
     /// The UDP header.
+    #[inline]
     pub const fn udp(&self) -> &UdpRepr {
         &self.udp
     }
     /// The BTH.
+    #[inline]
     pub const fn bth(&self) -> &BthRepr {
         &self.bth
     }
     /// The extended headers.
+    #[inline]
     pub const fn ext(&self) -> &Ext {
         &self.ext
     }
     /// The opcode's table entry.
+    #[inline]
     pub const fn info(&self) -> &OpcodeInfo {
         &self.info
     }
     /// The whole input, trailer included.
+    #[inline]
     pub const fn bytes(&self) -> &'a [u8] {
         self.bytes
     }
+    #[inline]
     fn range(&self, start: usize, end: usize) -> &'a [u8] {
         self.bytes.get(start..end).unwrap_or(&[])
     }
     /// The payload (pad excluded).
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         self.range(self.offsets.payload, self.offsets.pad)
     }
     /// The pad bytes (0 to 3).
+    #[inline]
     pub fn pad(&self) -> &'a [u8] {
         self.range(self.offsets.pad, self.offsets.icrc)
     }
     /// The ICRC as stored (read little-endian, as [`Icrc::compute`] returns it).
+    #[inline]
     pub fn icrc(&self) -> u32 {
         u32::from_le_bytes(super::rd(self.bytes, self.offsets.icrc))
     }
     /// The bytes the ICRC covers, before masking: from the IP header to the ICRC.
+    #[inline]
     pub fn icrc_covered(&self) -> &'a [u8] {
         self.range(self.offsets.l3, self.offsets.icrc)
     }
     /// Bytes after the UDP datagram: Ethernet padding (short frames), an FCS if the capture
     /// kept it, or surplus IP payload beyond the UDP length.
+    #[inline]
     pub fn trailer(&self) -> &'a [u8] {
         self.bytes.get(self.offsets.end..).unwrap_or(&[])
     }
@@ -151,20 +167,203 @@ impl<'a> Frame<'a> {
 /// [`Error::PadExceedsPayload`], [`Error::PayloadNotAllowed`] for a bad BTH.
 #[inline]
 pub fn parse(bytes: &[u8]) -> Result<Frame<'_>, Error> {
-    parse_checked(bytes, |_| Ok(()))
+    parse_checked(bytes, check_nothing)
 }
 
-/// [`parse`], then `check` on the frame before it is returned (what
-/// [`Icrc::parse_verified`] does), so the 300-odd-byte frame is not moved out of one
-/// `Result` and into another between the two.
+/// [`parse`], then `check` on the bytes the ICRC covers and the ICRC as stored (what
+/// [`Icrc::parse_verified`] does) before the frame is built: the 344-byte frame is built
+/// once, as the returned value, rather than built, read back for the check and moved into
+/// a second `Result`.
+///
+/// Fast path: the fixed headers are read from fixed-size arrays taken with one bounds
+/// check each (the getters' reads then need none), and every check is a plain comparison.
+/// What it does not accept is an error, which [`parse_error`] finds header by header.
 ///
 /// # Errors
 /// Those of [`parse`], then that of `check`.
 #[inline]
 pub(crate) fn parse_checked<'a>(
     bytes: &'a [u8],
-    check: impl FnOnce(&Frame<'a>) -> Result<(), Error>,
+    check: impl FnOnce(&'a [u8], u32) -> Result<(), Error>,
 ) -> Result<Frame<'a>, Error> {
+    // The checks read the headers' bytes through views of fixed-size arrays; the reprs are
+    // decoded from the same arrays only at the end, in the struct literal, so that few values
+    // are live across the checks and `check` (no spills) and each field is decoded straight
+    // into the caller's `Result`.
+    //
+    // A valid frame has at least 58 bytes (14 + 20 + 8 + 12 + 4), so the longest Ethernet
+    // header (18 bytes, tagged) is always there.
+    let Some(eth) = bytes.first_chunk::<18>() else {
+        return Err(parse_error(bytes));
+    };
+    let eth_packet = EthernetPacket::new_unchecked(eth);
+    let l3 = eth_packet.header_len();
+    let at_l3 = bytes.get(l3..).unwrap_or(&[]);
+    // `l4` and `ip_end` are at most `bytes.len()` (checked against `at_l3`), so the
+    // saturating adds below never saturate.
+    let (ip_header, l4, ip_end) = match eth_packet.ethertype() {
+        ETHERTYPE_IPV4 => {
+            let Some(h) = at_l3.first_chunk::<20>() else {
+                return Err(parse_error(bytes));
+            };
+            let p = Ipv4Packet::new_unchecked(h);
+            let total = usize::from(p.total_len());
+            // Version 4 with IHL 5 (no options), the total length within the data, not a
+            // fragment (MF clear, offset 0), UDP.
+            if p.version() != 4
+                || p.header_len() != 20
+                || total < 20
+                || total > at_l3.len()
+                || p.flags() & 1 != 0
+                || p.fragment_offset() != 0
+                || p.protocol() != IPPROTO_UDP
+            {
+                return Err(parse_error(bytes));
+            }
+            (
+                IpHeader::V4(h, total),
+                l3.saturating_add(20),
+                l3.saturating_add(total),
+            )
+        }
+        ETHERTYPE_IPV6 => {
+            let Some(h) = at_l3.first_chunk::<40>() else {
+                return Err(parse_error(bytes));
+            };
+            let p = Ipv6Packet::new_unchecked(h);
+            let payload_len = usize::from(p.payload_len());
+            if p.version() != 6
+                || payload_len > at_l3.len().saturating_sub(40)
+                || p.next_header() != IPPROTO_UDP
+            {
+                return Err(parse_error(bytes));
+            }
+            let l4 = l3.saturating_add(40);
+            (
+                IpHeader::V6(h, payload_len),
+                l4,
+                l4.saturating_add(payload_len),
+            )
+        }
+        _ => return Err(parse_error(bytes)),
+    };
+    let datagram = bytes.get(l4..ip_end).unwrap_or(&[]);
+    let Some((udp_header, after_udp)) = datagram.split_first_chunk::<UDP_LEN>() else {
+        return Err(parse_error(bytes));
+    };
+    let udp_packet = UdpPacket::new_unchecked(udp_header);
+    let udp_len = usize::from(udp_packet.len());
+    // Room for the BTH and the ICRC, within the IP payload, to port 4791.
+    if udp_len < UDP_LEN + BTH_LEN + ICRC_LEN
+        || udp_len > datagram.len()
+        || udp_packet.dst_port() != ROCE_V2_PORT
+    {
+        return Err(parse_error(bytes));
+    }
+    let roce = after_udp
+        .get(..udp_len.saturating_sub(UDP_LEN))
+        .unwrap_or(&[]);
+    let Some((bth_header, after_bth)) = roce.split_first_chunk::<BTH_LEN>() else {
+        return Err(parse_error(bytes));
+    };
+    let bth_packet = BthPacket::new_unchecked(bth_header);
+    let Some(info) = bth_packet.opcode().info() else {
+        return Err(parse_error(bytes));
+    };
+    let ext_len = info.headers.size();
+    // Payload and pad: what follows the extended headers, less the ICRC.
+    let Some(body) = after_bth
+        .len()
+        .checked_sub(ext_len)
+        .and_then(|n| n.checked_sub(ICRC_LEN))
+    else {
+        return Err(parse_error(bytes));
+    };
+    let pad_len = usize::from(bth_packet.pad_count());
+    if bth_packet.tver() != 0 || pad_len > body || (!info.payload && body != 0) {
+        return Err(parse_error(bytes));
+    }
+    let bth_at = l4.saturating_add(UDP_LEN);
+    let ext_at = bth_at.saturating_add(BTH_LEN);
+    let payload = ext_at.saturating_add(ext_len);
+    let icrc = payload.saturating_add(body);
+    let covered = bytes.get(l3..icrc).unwrap_or(&[]);
+    let stored = u32::from_le_bytes(super::rd(bytes, icrc));
+    let Ok(ethernet) = EthernetRepr::parse(&eth_packet) else {
+        return Err(parse_error(bytes)); // not reached: 18 bytes hold the header
+    };
+    check(covered, stored)?;
+    Ok(Frame {
+        bytes,
+        offsets: Offsets {
+            l3,
+            l4,
+            bth: bth_at,
+            ext: ext_at,
+            payload,
+            pad: icrc.saturating_sub(pad_len),
+            icrc,
+            end: icrc.saturating_add(ICRC_LEN),
+        },
+        ethernet,
+        ip: match ip_header {
+            IpHeader::V4(h, total) => {
+                IpRepr::Ipv4(Ipv4Repr::read(&Ipv4Packet::new_unchecked(h), total))
+            }
+            IpHeader::V6(h, payload_len) => {
+                IpRepr::Ipv6(Ipv6Repr::read(&Ipv6Packet::new_unchecked(h), payload_len))
+            }
+        },
+        udp: UdpRepr::read(&udp_packet, udp_len),
+        bth: BthRepr::read(&bth_packet),
+        ext: Ext::read(info.headers, after_bth),
+        info,
+    })
+}
+
+/// The IP header found by the fast path of [`parse_checked`], with its length field.
+enum IpHeader<'a> {
+    /// IPv4 and its total length.
+    V4(&'a [u8; 20], usize),
+    /// IPv6 and its payload length.
+    V6(&'a [u8; 40], usize),
+}
+
+/// The `check` of [`parse`].
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the signature of a `parse_checked` check"
+)]
+const fn check_nothing(_: &[u8], _: u32) -> Result<(), Error> {
+    Ok(())
+}
+
+/// The error of a frame that the fast path of [`parse_checked`] refused: the checks one
+/// header at a time, in the order that decides which error a bad frame gets. Out of line,
+/// so that the fast path stays small and its `Result` is built in place (an error is a few
+/// scalars, where a `Result<Frame>` returned by a call would be copied out).
+///
+/// Every test of the fast path is one of the errors found here, so the fast path refuses
+/// only frames that are errors and this returns theirs; the tests check that `parse` agrees
+/// with the straightforward parser (`parse_reference`) on every scapy frame, every
+/// truncation and thousands of mutations.
+#[cold]
+#[inline(never)]
+fn parse_error(bytes: &[u8]) -> Error {
+    match first_error(bytes) {
+        Err(e) => e,
+        // Not reached (see above); a frame this short of its headers is the nearest error.
+        Ok(()) => Error::Truncated {
+            layer: Layer::Ethernet,
+            offset: 0,
+            needed: 58,
+            available: bytes.len(),
+        },
+    }
+}
+
+/// The first error of the frame in `bytes`, if it has one.
+fn first_error(bytes: &[u8]) -> Result<(), Error> {
     let ethernet = EthernetRepr::parse(&EthernetPacket::new_unchecked(bytes))?;
     // Every offset below is at most `bytes.len()` (each step is checked against the data
     // first), so the saturating adds never saturate.
@@ -237,34 +436,7 @@ pub(crate) fn parse_checked<'a>(
             len: body,
         });
     }
-    // The extended headers are read into the frame in place rather than built on the side
-    // and copied in (the `Ext` alone is about 140 bytes).
-    let mut frame = Ok(Frame {
-        bytes,
-        offsets: Offsets {
-            l3,
-            l4,
-            bth: bth_at,
-            ext: ext_at,
-            payload,
-            pad: icrc.saturating_sub(pad_len),
-            icrc,
-            end,
-        },
-        ethernet,
-        ip,
-        udp,
-        bth,
-        ext: Ext::default(),
-        info,
-    });
-    if let Ok(f) = &mut frame {
-        f.ext.fill(info.headers, after_bth);
-        if let Err(e) = check(f) {
-            frame = Err(e);
-        }
-    }
-    frame
+    Ok(())
 }
 
 /// The parser as first written (whole `Ext` returned by value), the reference for the
@@ -571,6 +743,15 @@ mod tests {
 
     fn same_as_reference(bytes: &[u8]) {
         assert_eq!(parse(bytes), parse_reference(bytes), "{bytes:02x?}");
+        // `parse_verified` checks before it builds the frame: the same as `parse` then
+        // `verify`, on the oracle and on the fastest backend here.
+        for engine in [crate::Auto::Scalar(crate::Scalar), crate::Auto::detect()] {
+            assert_eq!(
+                engine.parse_verified(bytes),
+                parse_reference(bytes).and_then(|f| engine.verify(&f).map(|()| f)),
+                "{bytes:02x?}"
+            );
+        }
     }
 
     /// The parser against the straightforward one it replaced, on every scapy frame, every

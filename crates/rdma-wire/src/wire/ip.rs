@@ -236,7 +236,15 @@ impl Ipv4Repr {
                 more_fragments,
             });
         }
-        Ok(Self {
+        Ok(Self::read(packet, total))
+    }
+
+    /// The repr of a header whose checks have passed, `total` being its total length: the
+    /// one place the fields are read, shared by [`parse`](Self::parse) and the fast path of
+    /// [`parse`](super::parse) (which checks first, then reads from a fixed-size array).
+    #[inline(always)]
+    pub(crate) fn read<T: AsRef<[u8]> + ?Sized>(packet: &Ipv4Packet<&T>, total: usize) -> Self {
+        Self {
             tos: packet.tos(),
             ident: packet.ident(),
             flags: packet.flags(),
@@ -245,7 +253,7 @@ impl Ipv4Repr {
             src: packet.src_addr(),
             dst: packet.dst_addr(),
             payload_len: total.saturating_sub(V4_LEN),
-        })
+        }
     }
 
     /// 20.
@@ -414,7 +422,16 @@ impl Ipv6Repr {
             V6_LEN.saturating_add(payload_len),
             Layer::Ipv6,
         )?;
-        Ok(Self {
+        Ok(Self::read(packet, payload_len))
+    }
+
+    /// The repr of a header whose checks have passed (see [`Ipv4Repr::read`]).
+    #[inline(always)]
+    pub(crate) fn read<T: AsRef<[u8]> + ?Sized>(
+        packet: &Ipv6Packet<&T>,
+        payload_len: usize,
+    ) -> Self {
+        Self {
             traffic_class: packet.traffic_class(),
             flow_label: packet.flow_label(),
             next_header: packet.next_header(),
@@ -422,7 +439,7 @@ impl Ipv6Repr {
             src: packet.src_addr(),
             dst: packet.dst_addr(),
             payload_len,
-        })
+        }
     }
 
     /// 40.

@@ -97,12 +97,19 @@ impl UdpRepr {
             });
         }
         need(packet.buffer.as_ref(), len, Layer::Udp)?;
-        Ok(Self {
+        Ok(Self::read(packet, len))
+    }
+
+    /// The repr of a header whose checks have passed, `len` being its length field (see
+    /// [`Ipv4Repr::read`](super::Ipv4Repr)).
+    #[inline(always)]
+    pub(crate) fn read<T: AsRef<[u8]> + ?Sized>(packet: &UdpPacket<&T>, len: usize) -> Self {
+        Self {
             src_port: packet.src_port(),
             dst_port: packet.dst_port(),
             checksum: packet.checksum(),
             payload_len: len.saturating_sub(HEADER),
-        })
+        }
     }
 
     /// 8.
