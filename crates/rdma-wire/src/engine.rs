@@ -259,13 +259,7 @@ pub trait Icrc: Copy + core::fmt::Debug {
     /// # Errors
     /// [`Error::IcrcMismatch`] with both values when it is wrong.
     fn verify(&self, frame: &Frame<'_>) -> Result<(), Error> {
-        let computed = self.compute(frame);
-        let stored = frame.icrc();
-        if computed == stored {
-            Ok(())
-        } else {
-            Err(Error::IcrcMismatch { computed, stored })
-        }
+        verify_covered(self, frame.icrc_covered(), frame.icrc())
     }
 
     /// [`parse`] then [`verify`](Self::verify).
@@ -325,9 +319,9 @@ pub(crate) fn compute_packet_generic<E: Icrc>(engine: &E, packet: &[u8]) -> Resu
     )
 }
 
-/// [`Icrc::verify`] (with the provided `compute`) given the bytes the ICRC covers and the
-/// ICRC as stored (what [`Frame::icrc_covered`] and [`Frame::icrc`] give), so that
-/// `parse_verified` can check before it builds the frame.
+/// The provided [`Icrc::verify`], given the bytes the ICRC covers and the ICRC as stored
+/// (what [`Frame::icrc_covered`] and [`Frame::icrc`] give), so that `parse_verified` can
+/// check before it builds the frame.
 #[inline]
 fn verify_covered<E: Icrc>(engine: &E, covered: &[u8], stored: u32) -> Result<(), Error> {
     // The covered bytes of a parsed frame always hold the IP, UDP and BTH headers, so
