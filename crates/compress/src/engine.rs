@@ -161,6 +161,25 @@ pub trait Codec: Copy + core::fmt::Debug {
         deflate::inflate::inflate(inflater, input, output, dict)
     }
 
+    /// The fast path of [`deflate::InflateStream::decompress`] inside a Huffman block, from
+    /// input position `*ip` and output position `*op` (both advanced); returns whether the
+    /// block ended. A trait method only so that a backend can compile the decoder's fast
+    /// loop for its CPU features: not for callers, and not worth overriding elsewhere.
+    ///
+    /// # Errors
+    /// Those of [`deflate::InflateStream::decompress`].
+    #[doc(hidden)]
+    fn inflate_stream_fast(
+        &self,
+        stream: &mut deflate::InflateStream,
+        input: &[u8],
+        output: &mut [u8],
+        ip: &mut usize,
+        op: &mut usize,
+    ) -> Result<bool, Error> {
+        stream.fast(input, output, ip, op)
+    }
+
     /// Compresses `input` as a raw DEFLATE stream into `output` at `level` (0..=9) and
     /// returns its length. See [`deflate::deflate_raw`].
     ///
@@ -300,6 +319,18 @@ impl Codec for Auto {
         dict: &[u8],
     ) -> Result<(usize, usize), Error> {
         dispatch!(self, e => e.inflate(inflater, input, output, dict))
+    }
+
+    #[inline]
+    fn inflate_stream_fast(
+        &self,
+        stream: &mut deflate::InflateStream,
+        input: &[u8],
+        output: &mut [u8],
+        ip: &mut usize,
+        op: &mut usize,
+    ) -> Result<bool, Error> {
+        dispatch!(self, e => e.inflate_stream_fast(stream, input, output, ip, op))
     }
 
     #[inline]

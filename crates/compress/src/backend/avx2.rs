@@ -447,6 +447,21 @@ unsafe fn inflate_avx2(
     deflate::inflate::inflate(inflater, input, output, dict)
 }
 
+/// # Safety
+/// The CPU must support AVX2, BMI1 and BMI2.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+unsafe fn inflate_stream_fast_avx2(
+    stream: &mut deflate::InflateStream,
+    input: &[u8],
+    output: &mut [u8],
+    ip: &mut usize,
+    op: &mut usize,
+) -> Result<bool, Error> {
+    // The streaming decoder's fast loop, compiled here as `inflate_avx2` compiles the
+    // one-shot decoder.
+    stream.fast(input, output, ip, op)
+}
+
 impl Codec for Avx2 {
     fn backend(&self) -> Backend {
         Backend::Avx2
@@ -466,6 +481,18 @@ impl Codec for Avx2 {
     ) -> Result<(usize, usize), Error> {
         // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
         unsafe { inflate_avx2(inflater, input, output, dict) }
+    }
+
+    fn inflate_stream_fast(
+        &self,
+        stream: &mut deflate::InflateStream,
+        input: &[u8],
+        output: &mut [u8],
+        ip: &mut usize,
+        op: &mut usize,
+    ) -> Result<bool, Error> {
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
+        unsafe { inflate_stream_fast_avx2(stream, input, output, ip, op) }
     }
 
     fn lz4_decompress_block(

@@ -469,7 +469,7 @@ fn huffman(
 /// Bytes past the current output position that the fast loop may overwrite with
 /// scratch before it writes them for real: a short match is two 16-byte moves whatever its
 /// length, and a literal entry stores two bytes whether it holds one literal or two.
-const SLACK: usize = 32;
+pub(crate) const SLACK: usize = 32;
 /// The most scratch an iteration of the fast loop writes past its starting output
 /// position: three literal pairs, then a short match's moves ([`SLACK`]) after them.
 /// (Longer matches are copied exactly.)
@@ -708,7 +708,8 @@ fn put_literals(window: &mut [u8], k: usize, entry: u32) -> usize {
 pub(crate) trait History {
     /// Writes the match of `len` bytes at distance `d` at `output[op..]`, where `d > op`:
     /// its first bytes come from before `output[0]`. The error if `d` reaches past the
-    /// history.
+    /// history. Called from the fast loop only, so up to [`SLACK`] bytes from `op` may be
+    /// written, the ones past the match with scratch (see [`Stash`]).
     fn copy_before(&self, output: &mut [u8], op: usize, d: usize, len: usize) -> Result<(), Error>;
 }
 
