@@ -1,6 +1,12 @@
 //! The backends. Only `cfg` gating lives here.
 
 pub(crate) mod scalar;
+
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(target_arch = "aarch64", target_endian = "little")
+))]
+mod driver;
 pub use scalar::Scalar;
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
