@@ -10,11 +10,11 @@
 
 #![forbid(unsafe_code)]
 
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-use crate::backend::Avx2;
 #[cfg(target_arch = "aarch64")]
 use crate::backend::Neon;
 use crate::backend::Scalar;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use crate::backend::{Avx2, Avx512};
 
 /// Which implementation runs. Tests, benches and the CLI iterate [`Backend::ALL`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -22,6 +22,10 @@ use crate::backend::Scalar;
 pub enum Backend {
     /// Portable safe Rust, always available: the oracle.
     Scalar,
+    /// x86_64 with AVX-512F, AVX-512BW, AVX-512VL, GFNI and SSE4.2 (CRC-32C): the Toeplitz
+    /// hash by GF(2) affine transforms (`vgf2p8affineqb`), tag compares into mask registers
+    /// (Intel Ice Lake and later, AMD Zen 4 and later).
+    Avx512,
     /// x86_64 with AVX2, SSE4.2 (CRC-32C), PCLMULQDQ and 256-bit VPCLMULQDQ (AMD Zen 3 and
     /// later, Intel Ice Lake and later).
     Avx2,
@@ -31,12 +35,18 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, fastest first.
-    pub const ALL: [Backend; 3] = [Backend::Avx2, Backend::Neon, Backend::Scalar];
+    pub const ALL: [Backend; 4] = [
+        Backend::Avx512,
+        Backend::Avx2,
+        Backend::Neon,
+        Backend::Scalar,
+    ];
 
-    /// Lower-case name: `scalar`, `avx2`, `neon`.
+    /// Lower-case name: `scalar`, `avx512`, `avx2`, `neon`.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Scalar => "scalar",
+            Backend::Avx512 => "avx512",
             Backend::Avx2 => "avx2",
             Backend::Neon => "neon",
         }
@@ -46,7 +56,9 @@ impl Backend {
     pub const fn is_compiled(self) -> bool {
         match self {
             Backend::Scalar => true,
-            Backend::Avx2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
+            Backend::Avx512 | Backend::Avx2 => {
+                cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
+            }
             Backend::Neon => cfg!(target_arch = "aarch64"),
         }
     }
@@ -56,6 +68,7 @@ impl Backend {
     pub const fn features(self) -> &'static [&'static str] {
         match self {
             Backend::Scalar => &[],
+            Backend::Avx512 => &["avx512f", "avx512bw", "avx512vl", "gfni", "sse4.2"],
             Backend::Avx2 => &["avx2", "sse4.2", "pclmulqdq", "vpclmulqdq"],
             Backend::Neon => &["neon", "aes", "crc"],
         }
@@ -68,8 +81,8 @@ impl core::fmt::Display for Backend {
     }
 }
 
-/// The kernels of the flow table and the classifier. Implemented by [`Scalar`], `Avx2`,
-/// `Neon` and [`Auto`]; every method gives identical results on every backend, so a table
+/// The kernels of the flow table and the classifier. Implemented by [`Scalar`], `Avx512`,
+/// `Avx2`, `Neon` and [`Auto`]; every method gives identical results on every backend, so a table
 /// filled through one backend is valid for all others.
 pub trait Lookup: Copy + core::fmt::Debug {
     /// Which backend this is.
@@ -116,6 +129,9 @@ pub trait LookupTask {
 pub enum Auto {
     /// See [`Scalar`].
     Scalar(Scalar),
+    /// See `Avx512`.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    Avx512(Avx512),
     /// See `Avx2`.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     Avx2(Avx2),
@@ -131,6 +147,8 @@ impl Auto {
     pub fn backend(&self) -> Backend {
         match self {
             Auto::Scalar(_) => Backend::Scalar,
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx512(_) => Backend::Avx512,
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx2(_) => Backend::Avx2,
             #[cfg(target_arch = "aarch64")]
@@ -151,6 +169,8 @@ impl Auto {
     pub fn with_backend(backend: Backend) -> Option<Self> {
         match backend {
             Backend::Scalar => Some(Auto::Scalar(Scalar)),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Backend::Avx512 => Avx512::new().map(Auto::Avx512),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Backend::Avx2 => Avx2::new().map(Auto::Avx2),
             #[cfg(target_arch = "aarch64")]
@@ -175,6 +195,8 @@ macro_rules! dispatch {
     ($self:expr, $e:ident => $call:expr) => {
         match $self {
             Auto::Scalar($e) => $call,
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx512($e) => $call,
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx2($e) => $call,
             #[cfg(target_arch = "aarch64")]

@@ -12,7 +12,7 @@
 //!   ([`Fields`]). The protocol is not hashed. [`RssHasher::toeplitz`] takes any bytes.
 //! - **Single and bulk.** [`RssHasher::toeplitz`] hashes one input;
 //!   [`RssHasher::toeplitz_bulk`] hashes a slice of fixed-width inputs into a slice of
-//!   hashes (`Avx2` works on eight at a time); [`RssHasher::hash_ipv4`],
+//!   hashes (`Avx512` and `Avx2` work on eight at a time); [`RssHasher::hash_ipv4`],
 //!   [`RssHasher::hash_ipv6`] and their `_bulk` forms take [`Ipv4Tuple`]/[`Ipv6Tuple`].
 //! - **Redirection table.** [`Reta`] maps a hash to a queue the way a NIC does, by its low
 //!   bits (`hash & (entries - 1)`, 1 to 512 entries).
@@ -62,10 +62,11 @@
 //! | backend | kernel | per-key data |
 //! |---|---|---|
 //! | `Scalar` | two 64-bit table reads per input byte (nibble tables) | 1024 B |
+//! | `Avx512` | GF(2) affine transforms (`vgf2p8affineqb`), one 512-bit one per 8 input bytes (plus 3), two inputs per pass; bulk: four pairs per step | 448 B |
 //! | `Avx2` | carry-less multiply, two per 12 input bytes; bulk: two inputs per ymm (`vpclmulqdq`), eight per step | 64 B |
 //! | `Neon` | carry-less multiply, two per 12 input bytes (`pmull`, `pmull2`) | 64 B |
 //!
-//! The per-key data lives in [`RssKey`] (1144 bytes in all, with the key), computed once by
+//! The per-key data lives in [`RssKey`] (1592 bytes in all, with the key), computed once by
 //! [`RssKey::new`] (or at compile time for the constants); no call allocates or builds
 //! tables. `unsafe` is confined to the SIMD backends (the kernel calls and their load and
 //! store helpers); this module and `Scalar` forbid it.
@@ -81,7 +82,9 @@
 //! | IPv6 with ports, 36 B | 86 / 88 | 36 / 38 | 104 / 470 |
 //!
 //! `Avx2` bulk is bound by the carry-less multiplier (one 256-bit `vpclmulqdq` per 2 cycles
-//! on Zen 3, two products per 12 input bytes). Through the tuple methods, which convert the
+//! on Zen 3, two products per 12 input bytes). `Avx512` is not in the table: that machine
+//! has no AVX-512 or GFNI, so its kernels have been run (under Miri, against `Scalar`) but
+//! not timed. Through the tuple methods, which convert the
 //! tuples first, `hash_ipv4_bulk` does about 680 (`Symmetric::Off`) and 320
 //! (`SortedPair`), `hash_ipv6_bulk` about 260.
 
@@ -98,6 +101,10 @@ use crate::{Error, Ipv4Tuple, Ipv6Tuple};
 /// faster than 56-byte rows on 36-byte inputs).
 pub(crate) const ROW: usize = 64;
 
+/// Key matrices of the GFNI kernel: one per key byte position a 48-byte input and its
+/// 4-byte window can reach (51), rounded up to whole 512-bit vectors of eight.
+pub(crate) const MATRICES: usize = 56;
+
 /// The precomputed form of a Toeplitz key: the key itself and what the kernels need.
 ///
 /// - `rows[v]` (`v` = 0..16, 1024 bytes, for `Scalar`): the key's bit string with bit `t`
@@ -112,13 +119,18 @@ pub(crate) const ROW: usize = 64;
 ///   `s` (0..4), `words[2s]` holds key bits `96s - 1 ..= 96s + 62` and `words[2s + 1]` key
 ///   bits `96s + 63 ..= 96s + 126`, each read least-significant-bit first (bit `u` is the
 ///   `u`-th key bit of its range; zero before the key's first bit and past its end).
+/// - `matrices` (448 bytes, for the GFNI kernel of `Avx512`): `matrices[m]` is the 8x8 bit
+///   matrix of key byte position `m` in `vgf2p8affineqb`'s layout, byte `r` (`r = 0` the
+///   least significant) holding the 8 key bits starting at key bit `8m + r`, most
+///   significant bit first (`K[m] << r | K[m + 1] >> (8 - r)`, zero past the key).
 ///
-/// `size_of::<RssKey>()` is 1144 bytes. `Clone` but not `Copy`, so that a key is not
+/// `size_of::<RssKey>()` is 1592 bytes. `Clone` but not `Copy`, so that a key is not
 /// silently duplicated; [`RssKey::MICROSOFT`] and [`RssKey::SYMMETRIC`] are built at compile
 /// time.
 #[derive(Clone)]
 pub struct RssKey {
     words: [u64; 8],
+    matrices: [u64; MATRICES],
     rows: [[u8; ROW]; 16],
     bytes: [u8; 52],
     len: u8,
@@ -233,6 +245,23 @@ impl RssKey {
             w += 1;
         }
 
+        let mut matrices = [0u64; MATRICES];
+        let mut m = 0;
+        while m < MATRICES {
+            // `k` has ROW + 1 = 65 > MATRICES bytes, so `k[m + 1]` is in range.
+            let mut r = 0;
+            while r < 8 {
+                let row = if r == 0 {
+                    k[m]
+                } else {
+                    (k[m] << r) | (k[m + 1] >> (8 - r))
+                };
+                matrices[m] |= (row as u64) << (8 * r);
+                r += 1;
+            }
+            m += 1;
+        }
+
         #[expect(
             clippy::cast_possible_truncation,
             reason = "len <= MAX_LEN = 52 fits in u8"
@@ -246,6 +275,7 @@ impl RssKey {
         }
         Self {
             words,
+            matrices,
             rows,
             bytes: key,
             len,
@@ -282,6 +312,15 @@ impl RssKey {
     )]
     pub(crate) const fn words(&self) -> &[u64; 8] {
         &self.words
+    }
+
+    /// The key matrices of the GFNI kernel (see the type's docs).
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "sse2")),
+        expect(dead_code, reason = "read by the Avx512 backend, x86_64 only")
+    )]
+    pub(crate) const fn matrices(&self) -> &[u64; MATRICES] {
+        &self.matrices
     }
 }
 
@@ -423,8 +462,8 @@ pub(crate) fn check_bulk(
 /// Tuples converted per step by the bulk tuple methods (a stack buffer of this many inputs).
 const TUPLE_STEP: usize = 64;
 
-/// The Toeplitz kernels. Implemented by `Scalar`, `Avx2`, `Neon` and [`Auto`]; every method
-/// gives identical results on every backend.
+/// The Toeplitz kernels. Implemented by `Scalar`, `Avx512`, `Avx2`, `Neon` and [`Auto`];
+/// every method gives identical results on every backend.
 ///
 /// Lengths are checked before any hash is computed: on an error nothing has been written.
 pub trait RssHasher: Copy + fmt::Debug {

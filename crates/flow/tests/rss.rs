@@ -672,7 +672,7 @@ fn reta_maps_low_bits() {
 
 #[test]
 fn key_size_and_debug() {
-    assert_eq!(size_of::<RssKey>(), 1144);
+    assert_eq!(size_of::<RssKey>(), 1592);
     let d = format!("{:?}", RssKey::MICROSOFT);
     assert!(d.contains("40 bytes") && d.contains("6d5a56da"), "{d}");
 }

@@ -76,10 +76,10 @@ impl Lookup for Avx2 {
 
 /// CRC-32C with the SSE4.2 `crc32` instruction, 8 bytes per step. Flow keys are 13 to 64
 /// bytes, so one dependent chain of `crc32 r64` (3-cycle latency) is the whole cost; the
-/// three-way interleave used for long buffers would not pay here.
+/// three-way interleave used for long buffers would not pay here. Shared with `Avx512`.
 #[target_feature(enable = "sse4.2")]
 #[inline]
-fn crc32c(crc: u32, data: &[u8]) -> u32 {
+pub(super) fn crc32c(crc: u32, data: &[u8]) -> u32 {
     let mut c = u64::from(!crc);
     let mut chunks = data.chunks_exact(8);
     for chunk in &mut chunks {
