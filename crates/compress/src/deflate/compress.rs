@@ -28,6 +28,14 @@
 //! acceleration). On random data this is several times faster; on the test corpus the
 //! sizes change by a few bytes per megabyte.
 //!
+//! Table latency: the tables (128 KiB for level 1, 256 KiB with the links for the chains)
+//! live in L2, and a search cannot start before its bucket or head arrives. Level 1 reads
+//! the next position's bucket one position early (a plain load whose value the next step
+//! uses, corrected if both positions share the bucket), so the load starts before the
+//! current position's compares and branches resolve; the chain parser touches the next
+//! position's head the same way (a load kept by `core::hint::black_box`). Neither changes
+//! the output.
+//!
 //! Hash tables shrink with the input (down to 2^10 entries) so that a small input only
 //! clears a small table (and only as many chain links as it has bytes, up to 32 768): the
 //! per-call setup is proportional to the input, and results never depend on an earlier
@@ -330,6 +338,27 @@ fn match_len(data: &[u8], a: usize, b: usize, start: usize, max: usize) -> usize
     len
 }
 
+/// [`match_len`] for level 1: both ranges are taken as slices first, which leaves fewer
+/// bounds checks in level 1's loop (in the chain parser's walk it measured slower).
+#[inline(always)]
+fn match_len_sliced(data: &[u8], a: usize, b: usize, start: usize, max: usize) -> usize {
+    let (Some(x), Some(y)) = (data.get(a..a + max), data.get(b..b + max)) else {
+        return start;
+    };
+    let mut len = start;
+    while len + 8 <= y.len() {
+        let d = read64(x, len) ^ read64(y, len);
+        if d != 0 {
+            return len + (d.trailing_zeros() / 8) as usize;
+        }
+        len += 8;
+    }
+    while len < y.len() && x[len] == y[len] {
+        len += 1;
+    }
+    len
+}
+
 #[inline(always)]
 fn hash4(x: u32, bits: u32) -> usize {
     (x.wrapping_mul(0x1E35_A7BD) >> (32 - bits)) as usize
@@ -503,6 +532,14 @@ pub(crate) fn compress_blocks(
 
 // --- parsers -------------------------------------------------------------------------
 
+/// The state a [`Recorder`] writes into, passed to the parsers apart from the match
+/// finder's tables; each parser builds its recorder as a local.
+type RecorderParts<'s> = (
+    &'s mut [Seq; MAX_SEQS + 1],
+    &'s mut [u32; NUM_LITLEN],
+    &'s mut [u32; NUM_DIST],
+);
+
 /// What a parser records for the block it parses: the sequences, the symbol counts, and the
 /// statistics that decide where the block ends. Kept apart from the match finder's tables
 /// (and, for the statistics, in the parser's own locals) so the compiler can see that the
@@ -585,8 +622,7 @@ fn parse_fast(state: &mut State, data: &[u8], start: usize, bits: u32) -> (usize
         dist_freq,
         ..
     } = state;
-    let rec = Recorder::new(seqs, litlen_freq, dist_freq);
-    parse_fast_with(table, rec, data, start, bits)
+    parse_fast_with(table, (seqs, litlen_freq, dist_freq), data, start, bits)
 }
 
 /// [`parse_fast`] over the match finder's table and the recorder, passed apart so the
@@ -594,17 +630,22 @@ fn parse_fast(state: &mut State, data: &[u8], start: usize, bits: u32) -> (usize
 #[inline(never)]
 fn parse_fast_with(
     table: &mut [u16; 3 << HASH_BITS_MAX],
-    mut rec: Recorder<'_>,
+    (seqs, litlen_freq, dist_freq): RecorderParts<'_>,
     data: &[u8],
     start: usize,
     bits: u32,
 ) -> (usize, usize) {
+    let mut rec = Recorder::new(seqs, litlen_freq, dist_freq);
     let len = data.len();
     // Positions searched since the last match.
     let mut misses = 0usize;
     let block_limit = len.min(start + BLOCK_SOFT_MAX);
     let hash_end = len.saturating_sub(3);
     let mut pos = start;
+    // The bucket of position `ahead_pos`, read one position early: the load then starts
+    // before the current position's compares and branches resolve instead of after them.
+    let mut ahead_pos = usize::MAX;
+    let mut ahead = (0u16, 0u16);
     while pos < block_limit && !rec.should_end(pos, start, len) {
         if pos >= hash_end {
             rec.literal(data[pos]);
@@ -613,8 +654,21 @@ fn parse_fast_with(
         }
         let cur = read32(data, pos);
         let h = hash4(cur, bits) & HASH_MASK;
-        let (c0, c1) = (table[2 * h], table[2 * h + 1]);
+        let (c0, c1) = if ahead_pos == pos {
+            ahead
+        } else {
+            (table[2 * h], table[2 * h + 1])
+        };
         let p = pos16(pos);
+        if pos + 5 <= len {
+            let hn = hash4(read32(data, pos + 1), bits) & HASH_MASK;
+            ahead = if hn == h {
+                (p, c0)
+            } else {
+                (table[2 * hn], table[2 * hn + 1])
+            };
+            ahead_pos = pos + 1;
+        }
         table[2 * h + 1] = c0;
         table[2 * h] = p;
         let max = (len - pos).min(MAX_MATCH);
@@ -622,13 +676,22 @@ fn parse_fast_with(
         let mut best_dist = 0;
         let d0 = p.wrapping_sub(c0) as usize;
         if d0.wrapping_sub(1) < WINDOW && d0 <= pos && read32(data, pos - d0) == cur {
-            best_len = match_len(data, pos - d0, pos, 4, max);
+            best_len = match_len_sliced(data, pos - d0, pos, 4, max);
             best_dist = d0;
         }
-        if best_len < FAST_NICE {
+        // The second entry can only be longer if it agrees with the first one's match at
+        // its last 4 bytes (and at its first 4), as in the chain walk (libdeflate checks
+        // the same); best_len < max keeps that read in bounds.
+        if best_len < FAST_NICE.min(max) {
             let d1 = p.wrapping_sub(c1) as usize;
-            if d1.wrapping_sub(1) < WINDOW && d1 <= pos && read32(data, pos - d1) == cur {
-                let l = match_len(data, pos - d1, pos, 4, max);
+            let c = pos.wrapping_sub(d1);
+            if d1.wrapping_sub(1) < WINDOW
+                && d1 <= pos
+                && (best_len < 4
+                    || read32(data, c + best_len - 3) == read32(data, pos + best_len - 3))
+                && read32(data, c) == cur
+            {
+                let l = match_len_sliced(data, c, pos, 4, max);
                 if l > best_len {
                     best_len = l;
                     best_dist = d1;
@@ -640,24 +703,31 @@ fn parse_fast_with(
             misses = 0;
             let end = pos + best_len;
             let stop = end.min(hash_end);
-            let mut q = pos + 1;
-            while q < stop {
-                let h = hash4(read32(data, q), bits) & HASH_MASK;
-                table[2 * h + 1] = table[2 * h];
-                table[2 * h] = pos16(q);
-                q += 1;
+            // The words are read through `windows(4)`: no bounds checks in the loop.
+            if let Some(bytes) = data.get(pos + 1..stop + 3).filter(|_| stop > pos + 1) {
+                for (q, w) in (pos + 1..).zip(bytes.windows(4)) {
+                    let h = hash4(u32::from_le_bytes([w[0], w[1], w[2], w[3]]), bits) & HASH_MASK;
+                    table[2 * h + 1] = table[2 * h];
+                    table[2 * h] = pos16(q);
+                }
             }
             pos = end;
         } else {
             // After a long run without matches (incompressible data), look at fewer
             // positions: one in 2 after 64 misses, one in 3 after 128, and so on (LZ4's
             // acceleration). The bytes in between are literals, not inserted.
-            let step = (1 + (misses >> SKIP_SHIFT)).min(len - pos);
-            misses += 1;
-            for &b in &data[pos..pos + step] {
-                rec.literal(b);
+            if misses < 1 << SKIP_SHIFT {
+                // The common case: a single literal (and no slice or loop for it).
+                rec.literal(cur.to_le_bytes()[0]);
+                pos += 1;
+            } else {
+                let step = (1 + (misses >> SKIP_SHIFT)).min(len - pos);
+                for &b in &data[pos..pos + step] {
+                    rec.literal(b);
+                }
+                pos += step;
             }
-            pos += step;
+            misses += 1;
         }
     }
     (pos, rec.finish())
@@ -670,17 +740,40 @@ struct Chains {
 }
 
 impl Chains {
-    /// Inserts `pos` (which has 4 readable bytes) without searching.
+    /// Inserts the positions `from..to` (each with 4 readable bytes) without searching.
+    /// The positions' words are read through `windows(4)`, so the loop has no bounds
+    /// checks, and `USE3` is a constant, so it has no test of it either.
+    #[inline(always)]
+    fn insert_range<const USE3: bool>(
+        &self,
+        table: &mut [u16; 3 << HASH_BITS_MAX],
+        prev: &mut [u16; WINDOW],
+        data: &[u8],
+        from: usize,
+        to: usize,
+    ) {
+        if from >= to {
+            return;
+        }
+        let Some(bytes) = data.get(from..to + 3) else {
+            return;
+        };
+        for (q, w) in (from..).zip(bytes.windows(4)) {
+            let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            self.insert(table, prev, x, q, USE3);
+        }
+    }
+
+    /// Inserts `pos`, whose first 4 bytes are `x`, without searching.
     #[inline(always)]
     fn insert(
         &self,
         table: &mut [u16; 3 << HASH_BITS_MAX],
         prev: &mut [u16; WINDOW],
-        data: &[u8],
+        x: u32,
         pos: usize,
         use3: bool,
     ) {
-        let x = read32(data, pos);
         let h4 = hash4(x, self.bits + 1) & HASH4_MASK;
         let p = pos16(pos);
         let d = p.wrapping_sub(table[h4]) as usize;
@@ -729,6 +822,12 @@ impl Chains {
         #[expect(clippy::cast_possible_truncation, reason = "d <= 32768")]
         {
             prev[pos % WINDOW] = if d <= WINDOW { d as u16 } else { 0 };
+        }
+        // Touch the next position's chain head now (a plain load kept by `black_box`, so
+        // in effect a prefetch): its cache miss then overlaps this position's walk.
+        if let Some(w) = data.get(pos + 1..pos + 5) {
+            let xn = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            core::hint::black_box(table[hash4(xn, self.bits + 1) & HASH4_MASK]);
         }
         let max = (data.len() - pos).min(MAX_MATCH);
         if floor >= max {
@@ -833,9 +932,16 @@ fn parse_chain(
         dist_freq,
         age_next,
     } = state;
-    let rec = Recorder::new(seqs, litlen_freq, dist_freq);
     parse_chain_with(
-        table, prev, age_next, rec, data, start, bits, params, accelerate,
+        table,
+        prev,
+        age_next,
+        (seqs, litlen_freq, dist_freq),
+        data,
+        start,
+        bits,
+        params,
+        accelerate,
     )
 }
 
@@ -850,13 +956,14 @@ fn parse_chain_with(
     table: &mut [u16; 3 << HASH_BITS_MAX],
     prev: &mut [u16; WINDOW],
     age_next: &mut usize,
-    mut rec: Recorder<'_>,
+    (seqs, litlen_freq, dist_freq): RecorderParts<'_>,
     data: &[u8],
     start: usize,
     bits: u32,
     (depth, nice, lookahead): (u32, usize, u8),
     accelerate: bool,
 ) -> (usize, usize) {
+    let mut rec = Recorder::new(seqs, litlen_freq, dist_freq);
     let mf = Chains { bits, nice };
     let mut misses = 0usize;
     let len = data.len();
@@ -884,16 +991,18 @@ fn parse_chain_with(
         if cur_len < min_len {
             // As level 1 does, levels up to 6 look at fewer positions in incompressible
             // data; 7 and above look at every one.
-            let step = if accelerate {
-                (1 + (misses >> SKIP_SHIFT)).min(MAX_SKIP).min(len - pos)
+            if !accelerate || misses < 1 << SKIP_SHIFT {
+                // The common case: a single literal (and no slice or loop for it).
+                rec.literal(data[pos]);
+                pos += 1;
             } else {
-                1
-            };
-            misses += 1;
-            for &b in &data[pos..pos + step] {
-                rec.literal(b);
+                let step = (1 + (misses >> SKIP_SHIFT)).min(MAX_SKIP).min(len - pos);
+                for &b in &data[pos..pos + step] {
+                    rec.literal(b);
+                }
+                pos += step;
             }
-            pos += step;
+            misses += 1;
             continue;
         }
         misses = 0;
@@ -930,10 +1039,10 @@ fn parse_chain_with(
         rec.matched(cur_len, cur_dist);
         let end = pos + cur_len;
         let stop = end.min(hash_end);
-        let mut q = inserted;
-        while q < stop {
-            mf.insert(table, prev, data, q, min_len == 3);
-            q += 1;
+        if min_len == 3 {
+            mf.insert_range::<true>(table, prev, data, inserted, stop);
+        } else {
+            mf.insert_range::<false>(table, prev, data, inserted, stop);
         }
         pos = end;
     }
