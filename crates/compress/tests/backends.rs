@@ -60,6 +60,13 @@ fn compress_identical() {
                     let rb = codec.lz4_compress_block(&mut ws, input, &mut b, accel);
                     assert_eq!(ra, rb, "{name} len {len}");
                     assert!(a == b, "{name} len {len} misalign {misalign}");
+                    // Into exactly the room the block needs: the limited-output path, the
+                    // same bytes.
+                    let n = ra.unwrap();
+                    let mut exact = vec![0u8; n];
+                    let rc = codec.lz4_compress_block(&mut ws, input, &mut exact, accel);
+                    assert_eq!(rc, Ok(n), "{name} len {len} exact");
+                    assert!(exact == a[..n], "{name} len {len} misalign {misalign} exact");
                 }
             }
         }

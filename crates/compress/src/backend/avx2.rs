@@ -15,7 +15,9 @@
 //! loop overwrite all of that on any valid block (see `LEAVE`), so on success nothing after
 //! the returned length is written, as on the scalar backend.
 //!
-//! The compressor is the shared safe one (`lz4::block::compress`), as on `Scalar`.
+//! The block compressor (`compress_kernel`) is the shared safe one's algorithm
+//! (`lz4::block::compress`, liblz4's fast mode, the same bytes) on raw pointers; linked
+//! blocks use the shared one.
 //!
 //! Adler-32 sums 32 bytes per step in vector lanes (see [`adler32_avx2`]); Deflate decoding
 //! is the shared safe decoder compiled with BMI2.
@@ -462,9 +464,281 @@ unsafe fn inflate_stream_fast_avx2(
     stream.fast(input, output, ip, op)
 }
 
+/// The LZ4 block compressor on raw pointers: the same algorithm as the shared safe one
+/// (`lz4::block::compress`, liblz4's fast mode step for step, so the bytes are the same),
+/// without its per-access bounds checks. A hash table of positions, one candidate per slot
+/// checked on 4 bytes; the search hashes ahead of the current position with a skip that
+/// grows every 64 misses (scaled by the acceleration); a found match is extended backwards
+/// over the pending literals and forwards 8 bytes at a time (the first difference by
+/// counting trailing zeros of the XOR); after a match the table is filled two bytes back
+/// and the position right after it is tried at once.
+///
+/// Every read stays inside the input because of the end-of-block rules the algorithm
+/// already obeys: hashed and searched positions are at most `len - 11` (8-byte reads end at
+/// `len - 3`), every position in the table is one stored by this call (the table is cleared
+/// first), and forward extension stops at `len - 5`. Writes: with `LIMITED` the room checks
+/// of liblz4's limited-output mode come before each sequence's literals and each match's
+/// length. Without it the output holds `max_compressed_len` (`len + len / 255 + 16`) bytes,
+/// and no write can pass `len + len / 255`: a sequence of `L` literals and a match of
+/// `4 + M` bytes takes `1 + e(L) + L + 2 + e(M)` output bytes for `L + 4 + M` input bytes,
+/// where the length extensions have `e(L) <= L / 255 + 1` bytes (none below 15) and
+/// `e(M) <= M - 14` (none below 15), so the output grows by at most `L / 255` bytes more
+/// than the input consumed; by induction `op <= anchor + anchor / 255` at every sequence,
+/// whose writes then end by `ip + ip / 255 + 4` (`ip <= len - 12` where the match starts)
+/// and by `anchor + anchor / 255 + 3` after it (`anchor <= len - 5`). The 8-byte literal
+/// moves, which write up to 7 bytes past the literals, run only with that much room and
+/// are always overwritten by what follows (offset, later sequences, last literals: at
+/// least 8 bytes), so nothing past the returned length is written.
+///
+/// # Safety
+/// The CPU must support AVX2, BMI1 and BMI2; `input.len() <= lz4::MAX_INPUT`, in the
+/// 16-bit layout (`P = Small`) `input.len() < LIMIT_64K`, and without `LIMITED`
+/// `output.len() >= max_compressed_len(input.len())`.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+unsafe fn compress_kernel<P: block::Positions, const LIMITED: bool>(
+    table: &mut block::Table,
+    input: &[u8],
+    output: &mut [u8],
+    acceleration: u32,
+) -> Result<usize, Error> {
+    use block::{LAST_LITERALS, MAX_DISTANCE, MF_LIMIT, MIN_LENGTH, MIN_MATCH, SKIP_TRIGGER};
+    *table = [0; 8192];
+    let end = input.len();
+    if end < MIN_LENGTH {
+        return block::last_literals(input, 0, output, 0);
+    }
+    let out_len = output.len();
+    let src = input.as_ptr();
+    let dst = output.as_mut_ptr();
+    let mf_limit_plus_one = end - MF_LIMIT + 1;
+    let match_limit = end - LAST_LITERALS;
+    let mut anchor = 0;
+    let mut op = 0;
+    // SAFETY: reads and writes are bounded as the kernel's comment explains; each step
+    // notes the bound it relies on.
+    unsafe {
+        let word = |at: usize| src.add(at).cast::<u64>().read_unaligned();
+        let word32 = |at: usize| src.add(at).cast::<u32>().read_unaligned();
+        // `0 + 8 <= end`.
+        P::put(table, P::hash_word(word(0)), 0);
+        let mut ip = 1;
+        let mut forward_h = P::hash_word(word(ip));
+        'sequences: loop {
+            // The search: hash ahead of the current position, skipping faster after misses
+            // (liblz4's `step = searches++ >> 6`).
+            let mut forward = ip;
+            let mut step = 1;
+            let mut searches = acceleration << SKIP_TRIGGER;
+            let mut candidate;
+            loop {
+                let h = forward_h;
+                ip = forward;
+                forward += step;
+                step = (searches >> SKIP_TRIGGER) as usize;
+                searches += 1;
+                if forward > mf_limit_plus_one {
+                    break 'sequences;
+                }
+                candidate = P::get(table, h);
+                // `forward + 8 <= end - 3`.
+                forward_h = P::hash_word(word(forward));
+                P::put(table, h, ip);
+                if P::CHECK_DISTANCE && candidate + MAX_DISTANCE < ip {
+                    continue;
+                }
+                // `candidate` was stored by this call: `candidate + 4 <= end`, as `ip`.
+                if word32(candidate) == word32(ip) {
+                    break;
+                }
+            }
+
+            // Backwards over the pending literals. The search starts one byte after the
+            // anchor, so `ip > anchor` holds at first; both bounds are tested together, and
+            // the bytes only within them (`ip - 1 >= anchor`, `candidate - 1 >= 0`).
+            if candidate > 0 && *src.add(ip - 1) == *src.add(candidate - 1) {
+                loop {
+                    ip -= 1;
+                    candidate -= 1;
+                    if !((ip > anchor) & (candidate > 0))
+                        || *src.add(ip - 1) != *src.add(candidate - 1)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            let literals = ip - anchor;
+            if LIMITED && !block::literals_fit(op, literals, out_len) {
+                return Err(block::too_small(output));
+            }
+            // Room (checked, or the bound): the token, the length bytes, the literals and
+            // the offset.
+            let mut token_at = op;
+            op += 1;
+            if literals >= 15 {
+                *dst.add(token_at) = 15 << 4;
+                op = put_length_raw(dst, op, literals - 15);
+            } else {
+                #[expect(clippy::cast_possible_truncation, reason = "literals < 15 here")]
+                {
+                    *dst.add(token_at) = (literals as u8) << 4;
+                }
+            }
+            let (s, d) = (src.add(anchor), dst.add(op));
+            if op + literals + 8 <= out_len {
+                // Reads end by `ip + 7 < end`; writes by `op + literals + 7 < out_len`.
+                let mut i = 0;
+                loop {
+                    d.add(i)
+                        .cast::<u64>()
+                        .write_unaligned(s.add(i).cast::<u64>().read_unaligned());
+                    i += 8;
+                    if i >= literals {
+                        break;
+                    }
+                }
+            } else {
+                core::ptr::copy_nonoverlapping(s, d, literals);
+            }
+            op += literals;
+
+            loop {
+                // The room checked above (or after the previous match) holds the offset.
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "the distance check keeps offsets within 1..=65535"
+                )]
+                let offset = (ip - candidate) as u16;
+                dst.add(op).cast::<u16>().write_unaligned(offset.to_le());
+                op += 2;
+                let len =
+                    common_prefix_raw(src, candidate + MIN_MATCH, ip + MIN_MATCH, match_limit);
+                ip += MIN_MATCH + len;
+                if LIMITED && op + (1 + LAST_LITERALS) + (len + 240) / 255 > out_len {
+                    return Err(block::too_small(output));
+                }
+                if len >= 15 {
+                    *dst.add(token_at) += 15;
+                    op = put_length_raw(dst, op, len - 15);
+                } else {
+                    #[expect(clippy::cast_possible_truncation, reason = "len < 15 here")]
+                    {
+                        *dst.add(token_at) += len as u8;
+                    }
+                }
+                anchor = ip;
+                if ip >= mf_limit_plus_one {
+                    break 'sequences;
+                }
+
+                // `ip + 8 <= end - 4`.
+                P::put(table, P::hash_word(word(ip - 2)), ip - 2);
+                let h = P::hash_word(word(ip));
+                candidate = P::get(table, h);
+                P::put(table, h, ip);
+                if (!P::CHECK_DISTANCE || candidate + MAX_DISTANCE >= ip)
+                    && word32(candidate) == word32(ip)
+                {
+                    // Token and offset: 3 of the 6 bytes of room checked above.
+                    token_at = op;
+                    *dst.add(token_at) = 0;
+                    op += 1;
+                    continue;
+                }
+                ip += 1;
+                forward_h = P::hash_word(word(ip));
+                continue 'sequences;
+            }
+        }
+    }
+    block::last_literals(input, anchor, output, op)
+}
+
+/// Writes an LZ4 length extension (255 while the rest is at least 255, then the rest) at
+/// `op`; returns the position after it.
+///
+/// # Safety
+/// `dst + op .. dst + op + len / 255 + 1` writable.
+#[inline(always)]
+unsafe fn put_length_raw(dst: *mut u8, mut op: usize, mut len: usize) -> usize {
+    // SAFETY: `len / 255 + 1` bytes from `op`, which the caller guarantees writable.
+    unsafe {
+        while len >= 255 {
+            *dst.add(op) = 255;
+            op += 1;
+            len -= 255;
+        }
+        #[expect(clippy::cast_possible_truncation, reason = "len < 255 here")]
+        {
+            *dst.add(op) = len as u8;
+        }
+    }
+    op + 1
+}
+
+/// How many bytes at `src + a` and `src + b` agree, stopping at `limit` (`a < b <= limit`):
+/// 8 bytes at a time, the first difference by counting trailing zeros of the XOR.
+///
+/// # Safety
+/// `src .. src + limit` readable.
+#[inline(always)]
+unsafe fn common_prefix_raw(src: *const u8, mut a: usize, mut b: usize, limit: usize) -> usize {
+    let start = b;
+    // SAFETY: every read ends at or before `limit`.
+    unsafe {
+        while b + 8 <= limit {
+            let diff = src.add(a).cast::<u64>().read_unaligned()
+                ^ src.add(b).cast::<u64>().read_unaligned();
+            if diff != 0 {
+                return b - start + (diff.trailing_zeros() / 8) as usize;
+            }
+            a += 8;
+            b += 8;
+        }
+        while b < limit && *src.add(a) == *src.add(b) {
+            a += 1;
+            b += 1;
+        }
+    }
+    b - start
+}
+
 impl Codec for Avx2 {
     fn backend(&self) -> Backend {
         Backend::Avx2
+    }
+
+    fn lz4_compress_block(
+        &self,
+        workspace: &mut crate::lz4::Workspace,
+        input: &[u8],
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error> {
+        crate::lz4::check_input_len(input)?;
+        let acceleration = acceleration.clamp(1, block::MAX_ACCELERATION);
+        let table = &mut workspace.table;
+        let roomy = output.len() >= crate::lz4::max_compressed_len(input.len());
+        let small = input.len() < block::LIMIT_64K;
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2; the input's length
+        // was checked, the 16-bit layout is chosen only below `LIMIT_64K`, and `LIMITED` is
+        // false only when the output holds `max_compressed_len` bytes.
+        unsafe {
+            match (small, roomy) {
+                (true, true) => {
+                    compress_kernel::<block::Small, false>(table, input, output, acceleration)
+                }
+                (true, false) => {
+                    compress_kernel::<block::Small, true>(table, input, output, acceleration)
+                }
+                (false, true) => {
+                    compress_kernel::<block::Large, false>(table, input, output, acceleration)
+                }
+                (false, false) => {
+                    compress_kernel::<block::Large, true>(table, input, output, acceleration)
+                }
+            }
+        }
     }
 
     fn adler32(&self, adler: u32, data: &[u8]) -> u32 {

@@ -1,6 +1,7 @@
 //! The LZ4 block format: the compressor and the decompressor, safe code shared by every
 //! backend (the SIMD backends run their own fast loop for the decompressor's bulk and hand
-//! the rest to the safe loop here).
+//! the rest to the safe loop here; `Avx2` runs this compressor's algorithm on raw pointers
+//! for single blocks, with the same output, and uses this one for linked blocks).
 //!
 //! The compressor is liblz4's fast mode (`LZ4_compress_fast`), step for step, so that for the
 //! same input and acceleration it emits the same bytes as liblz4 1.9–1.10 (the tests check
@@ -25,22 +26,22 @@ use crate::Error;
 use crate::error::Corruption;
 
 /// Shortest match the format can express.
-const MIN_MATCH: usize = 4;
+pub(crate) const MIN_MATCH: usize = 4;
 /// The last match must start at least this many bytes before the end of the block.
-const MF_LIMIT: usize = 12;
+pub(crate) const MF_LIMIT: usize = 12;
 /// The last this many bytes of a block are literals.
-const LAST_LITERALS: usize = 5;
+pub(crate) const LAST_LITERALS: usize = 5;
 /// Inputs shorter than this are emitted as literals only.
-const MIN_LENGTH: usize = MF_LIMIT + 1;
+pub(crate) const MIN_LENGTH: usize = MF_LIMIT + 1;
 /// Largest match offset.
-const MAX_DISTANCE: usize = 65_535;
+pub(crate) const MAX_DISTANCE: usize = 65_535;
 /// Below this input length, positions fit in 16 bits and the table holds 8192 of them.
-const LIMIT_64K: usize = 65_536 + MF_LIMIT - 1;
+pub(crate) const LIMIT_64K: usize = 65_536 + MF_LIMIT - 1;
 /// log2 of the table's entry count in 32-bit mode (liblz4's `LZ4_HASHLOG` at its default
 /// `LZ4_MEMORY_USAGE` of 14).
 const HASH_LOG: u32 = 12;
 /// Misses before the skip grows, log2 (liblz4's `LZ4_skipTrigger`).
-const SKIP_TRIGGER: u32 = 6;
+pub(crate) const SKIP_TRIGGER: u32 = 6;
 /// Largest acceleration liblz4 honours.
 pub(crate) const MAX_ACCELERATION: u32 = 65_537;
 
@@ -86,8 +87,11 @@ pub(crate) fn read64(data: &[u8], at: usize) -> u64 {
 pub(crate) type Table = [u16; 8192];
 
 /// Which of the two table layouts a block uses (decided by its length, as liblz4 does).
-trait Positions {
+pub(crate) trait Positions {
     fn hash(data: &[u8], at: usize) -> usize;
+    /// [`Positions::hash`] of the position whose next 8 bytes, read little-endian, are
+    /// `word` (the 16-bit layout hashes only the low 4 of them).
+    fn hash_word(word: u64) -> usize;
     fn get(table: &Table, h: usize) -> usize;
     fn put(table: &mut Table, h: usize, pos: usize);
     /// Whether a candidate can be too far back (never in 16-bit mode: the input is shorter
@@ -95,13 +99,21 @@ trait Positions {
     const CHECK_DISTANCE: bool;
 }
 
-struct Small;
-struct Large;
+pub(crate) struct Small;
+pub(crate) struct Large;
 
 impl Positions for Small {
     #[inline(always)]
     fn hash(data: &[u8], at: usize) -> usize {
-        (read32(data, at).wrapping_mul(2_654_435_761) >> (32 - (HASH_LOG + 1))) as usize
+        Self::hash_word(u64::from(read32(data, at)))
+    }
+    #[inline(always)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the low 4 bytes are hashed"
+    )]
+    fn hash_word(word: u64) -> usize {
+        ((word as u32).wrapping_mul(2_654_435_761) >> (32 - (HASH_LOG + 1))) as usize
     }
     #[inline(always)]
     fn get(table: &Table, h: usize) -> usize {
@@ -121,7 +133,11 @@ impl Positions for Small {
 impl Positions for Large {
     #[inline(always)]
     fn hash(data: &[u8], at: usize) -> usize {
-        ((read64(data, at) << 24).wrapping_mul(889_523_592_379) >> (64 - HASH_LOG)) as usize
+        Self::hash_word(read64(data, at))
+    }
+    #[inline(always)]
+    fn hash_word(word: u64) -> usize {
+        ((word << 24).wrapping_mul(889_523_592_379) >> (64 - HASH_LOG)) as usize
     }
     #[inline(always)]
     fn get(table: &Table, h: usize) -> usize {
@@ -187,12 +203,12 @@ pub(crate) fn compress_linked(
 /// Room the output must have for one more sequence's literals and the fixed part of the
 /// sequence (liblz4's check: token, offset, the last literals' margin).
 #[inline(always)]
-fn literals_fit(op: usize, literals: usize, output_len: usize) -> bool {
+pub(crate) fn literals_fit(op: usize, literals: usize, output_len: usize) -> bool {
     op + literals + (2 + 1 + LAST_LITERALS) + literals / 255 <= output_len
 }
 
 #[inline(always)]
-fn too_small(output: &[u8]) -> Error {
+pub(crate) fn too_small(output: &[u8]) -> Error {
     Error::OutputTooSmall {
         needed: None,
         available: output.len(),
@@ -215,7 +231,7 @@ fn put_length(output: &mut [u8], op: &mut usize, mut len: usize) {
 }
 
 /// Writes the final run of literals.
-fn last_literals(
+pub(crate) fn last_literals(
     input: &[u8],
     anchor: usize,
     output: &mut [u8],
