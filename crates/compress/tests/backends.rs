@@ -66,7 +66,10 @@ fn compress_identical() {
                     let mut exact = vec![0u8; n];
                     let rc = codec.lz4_compress_block(&mut ws, input, &mut exact, accel);
                     assert_eq!(rc, Ok(n), "{name} len {len} exact");
-                    assert!(exact == a[..n], "{name} len {len} misalign {misalign} exact");
+                    assert!(
+                        exact == a[..n],
+                        "{name} len {len} misalign {misalign} exact"
+                    );
                 }
             }
         }
