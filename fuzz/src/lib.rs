@@ -623,7 +623,7 @@ mod rdma {
     fn check_frame(data: &[u8], f: &Frame<'_>, ctx: &str) {
         let o = f.offsets();
         let info = *f.info();
-        let bth = *f.bth();
+        let bth = f.bth();
         assert!(
             core::ptr::eq(f.bytes(), data),
             "{ctx}: bytes() is not the input"
@@ -771,7 +771,7 @@ mod rdma {
     fn normalized(f: &Frame<'_>) -> Headers {
         let payload = f.payload().len();
         let udp_len = 8 + 12 + f.info().headers.size() + payload + (payload.wrapping_neg() & 3) + 4;
-        let ip = match *f.ip() {
+        let ip = match f.ip() {
             IpRepr::Ipv4(r) => IpRepr::Ipv4(Ipv4Repr {
                 payload_len: udp_len,
                 ..r
@@ -784,11 +784,11 @@ mod rdma {
         let udp = UdpRepr {
             payload_len: udp_len - 8,
             checksum: u16::from(f.udp().checksum != 0),
-            ..*f.udp()
+            ..f.udp()
         };
-        let mut bth = *f.bth();
+        let mut bth = f.bth();
         bth.pad_count = (payload.wrapping_neg() & 3) as u8;
-        (*f.ethernet(), ip, udp, bth, *f.ext())
+        (f.ethernet(), ip, udp, bth, f.ext())
     }
 
     /// Emits `b` for `payload` with every backend, into a zeroed and a 0xFF-filled buffer of
@@ -1257,15 +1257,15 @@ mod rdma {
         expected_bth.dest_qp &= 0x00FF_FFFF;
         expected_bth.resv6a &= 0x3F;
         expected_bth.resv7 &= 0x7F;
-        assert_eq!(*f.ethernet(), expected_ethernet, "{ctx}: Ethernet");
-        assert_eq!(*f.ip(), expected_ip, "{ctx}: IP");
+        assert_eq!(f.ethernet(), expected_ethernet, "{ctx}: Ethernet");
+        assert_eq!(f.ip(), expected_ip, "{ctx}: IP");
         assert_eq!(
             (f.udp().src_port, f.udp().dst_port, f.udp().payload_len),
             (src_port, ROCE_V2_PORT, udp_len - 8),
             "{ctx}: UDP"
         );
-        assert_eq!(*f.bth(), expected_bth, "{ctx}: BTH");
-        assert_eq!(*f.ext(), masked(b.ext), "{ctx}: ETHs");
+        assert_eq!(f.bth(), expected_bth, "{ctx}: BTH");
+        assert_eq!(f.ext(), masked(b.ext), "{ctx}: ETHs");
         assert_eq!(
             f.udp_checksum_ok(),
             udp_sum.then_some(true),

@@ -171,8 +171,8 @@ fn read_capture(path: &Path, icrc: Auto) -> Result<(Vec<Row>, Counts), String> {
                 counts.bad_icrc += u64::from(icrc_bad.is_some());
                 rows.push(Row::Roce(RoceFrame {
                     frame,
-                    bth: *parsed.bth(),
-                    ext: *parsed.ext(),
+                    bth: parsed.bth(),
+                    ext: parsed.ext(),
                     payload_len: parsed.payload().len(),
                     icrc_bad,
                 }));

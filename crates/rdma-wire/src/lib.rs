@@ -36,5 +36,8 @@ mod tests {
         assert_eq!(ICRC_SCRATCH, 256);
         assert!(size_of::<Auto>() <= 1);
         assert_eq!(wire::OPCODES.len(), 256);
+        // As the `Frame` docs state: the slice, five offsets and the opcode entry.
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(size_of::<Frame<'_>>(), 64);
     }
 }

@@ -263,10 +263,10 @@ fn builder_round_trips_every_opcode() {
             assert_eq!(f.payload(), &payload[..]);
             assert_eq!(usize::from(f.bth().pad_count), len.wrapping_neg() & 3);
             assert!(f.pad().iter().all(|&p| p == 0));
-            assert_eq!(f.ext(), &b.ext);
+            assert_eq!(f.ext(), b.ext);
             let mut want = b.bth;
             want.pad_count = f.bth().pad_count;
-            assert_eq!(f.bth(), &want);
+            assert_eq!(f.bth(), want);
             assert_eq!(f.ethernet().vlan, b.ethernet.vlan);
             assert_eq!(f.udp_checksum_ok(), (b.udp.checksum != 0).then_some(true));
             if let IpRepr::Ipv4(_) = f.ip() {

@@ -212,12 +212,19 @@ impl EthernetRepr {
     #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &EthernetPacket<&T>) -> Result<Self, Error> {
         packet.check_len()?;
-        Ok(Self {
+        Ok(Self::read(packet))
+    }
+
+    /// Reads the header, which the caller has checked is all there (missing bytes would read
+    /// as zeros).
+    #[inline]
+    pub(crate) fn read<T: AsRef<[u8]> + ?Sized>(packet: &EthernetPacket<&T>) -> Self {
+        Self {
             dst: packet.dst_addr(),
             src: packet.src_addr(),
             vlan: packet.vlan(),
             ethertype: packet.ethertype(),
-        })
+        }
     }
 
     /// 14, or 18 with a tag.

@@ -39,52 +39,86 @@ pub struct Offsets {
     pub end: usize,
 }
 
-/// A parsed RoCE v2 frame: the headers' reprs and the offsets of every part, borrowing the
-/// frame's bytes (nothing is copied). Made by [`parse`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A parsed RoCE v2 frame: the offsets of every part and the opcode's table entry, borrowing
+/// the frame's bytes (nothing is copied). Made by [`parse`].
+///
+/// The headers were all checked by [`parse`]; their reprs are decoded from the bytes when
+/// asked for ([`ethernet`](Self::ethernet), [`ip`](Self::ip), …), not during the parse. A
+/// `Frame` is 64 bytes on 64-bit targets (the slice, five offsets and the opcode entry), so a
+/// data path that reads two fields of a packet pays for those two, not for decoding and
+/// moving every header (an eager frame with all reprs was 344 bytes and made `parse` about
+/// twice as slow).
+///
+/// Two frames are equal when their bytes, offsets and opcodes are: the reprs follow from
+/// those.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
     bytes: &'a [u8],
-    offsets: Offsets,
-    ethernet: EthernetRepr,
-    ip: IpRepr,
-    udp: UdpRepr,
-    bth: BthRepr,
-    ext: Ext,
+    /// [`Offsets::l3`]; `bth`, `ext` and `end` follow from `l4` and `icrc`.
+    l3: usize,
+    l4: usize,
+    payload: usize,
+    pad: usize,
+    icrc: usize,
     info: OpcodeInfo,
 }
 
-// `#[inline]` on the accessors: they are a load or two, and a caller in another crate that
-// reads a few of them can then drop the decoding of the fields it never reads.
+// `#[inline]` on the accessors: each decodes one header from its fixed place, and a caller in
+// another crate that reads a few fields of one can then drop the decoding of the rest.
 impl<'a> Frame<'a> {
     /// The offsets of every part.
     #[inline]
     pub const fn offsets(&self) -> Offsets {
-        self.offsets
+        Offsets {
+            l3: self.l3,
+            l4: self.l4,
+            bth: self.l4.saturating_add(UDP_LEN),
+            ext: self.l4.saturating_add(UDP_LEN + BTH_LEN),
+            payload: self.payload,
+            pad: self.pad,
+            icrc: self.icrc,
+            end: self.icrc.saturating_add(ICRC_LEN),
+        }
+    }
+    /// The bytes from `at` on (a header's place; `parse` checked that it is there).
+    #[inline]
+    fn starting_at(&self, at: usize) -> &'a [u8] {
+        self.bytes.get(at..).unwrap_or(&[])
     }
     /// The Ethernet header.
     #[inline]
-    pub const fn ethernet(&self) -> &EthernetRepr {
-        &self.ethernet
+    pub fn ethernet(&self) -> EthernetRepr {
+        EthernetRepr::read(&EthernetPacket::new_unchecked(self.bytes))
     }
     /// The IP header.
     #[inline]
-    pub const fn ip(&self) -> &IpRepr {
-        &self.ip
+    pub fn ip(&self) -> IpRepr {
+        let at = self.starting_at(self.l3);
+        if self.l4.wrapping_sub(self.l3) == 40 {
+            let p = Ipv6Packet::new_unchecked(at);
+            IpRepr::Ipv6(Ipv6Repr::read(&p, usize::from(p.payload_len())))
+        } else {
+            let p = Ipv4Packet::new_unchecked(at);
+            IpRepr::Ipv4(Ipv4Repr::read(&p, usize::from(p.total_len())))
+        }
     }
     /// The UDP header.
     #[inline]
-    pub const fn udp(&self) -> &UdpRepr {
-        &self.udp
+    pub fn udp(&self) -> UdpRepr {
+        let p = UdpPacket::new_unchecked(self.starting_at(self.l4));
+        UdpRepr::read(&p, usize::from(p.len()))
     }
     /// The BTH.
     #[inline]
-    pub const fn bth(&self) -> &BthRepr {
-        &self.bth
+    pub fn bth(&self) -> BthRepr {
+        BthRepr::read(&BthPacket::new_unchecked(
+            self.starting_at(self.offsets().bth),
+        ))
     }
     /// The extended headers.
     #[inline]
-    pub const fn ext(&self) -> &Ext {
-        &self.ext
+    pub fn ext(&self) -> Ext {
+        Ext::read(self.info.headers, self.starting_at(self.offsets().ext))
     }
     /// The opcode's table entry.
     #[inline]
@@ -103,49 +137,65 @@ impl<'a> Frame<'a> {
     /// The payload (pad excluded).
     #[inline]
     pub fn payload(&self) -> &'a [u8] {
-        self.range(self.offsets.payload, self.offsets.pad)
+        self.range(self.payload, self.pad)
     }
     /// The pad bytes (0 to 3).
     #[inline]
     pub fn pad(&self) -> &'a [u8] {
-        self.range(self.offsets.pad, self.offsets.icrc)
+        self.range(self.pad, self.icrc)
     }
     /// The ICRC as stored (read little-endian, as [`Icrc::compute`] returns it).
     #[inline]
     pub fn icrc(&self) -> u32 {
-        u32::from_le_bytes(super::rd(self.bytes, self.offsets.icrc))
+        u32::from_le_bytes(super::rd(self.bytes, self.icrc))
     }
     /// The bytes the ICRC covers, before masking: from the IP header to the ICRC.
     #[inline]
     pub fn icrc_covered(&self) -> &'a [u8] {
-        self.range(self.offsets.l3, self.offsets.icrc)
+        self.range(self.l3, self.icrc)
     }
     /// Bytes after the UDP datagram: Ethernet padding (short frames), an FCS if the capture
     /// kept it, or surplus IP payload beyond the UDP length.
     #[inline]
     pub fn trailer(&self) -> &'a [u8] {
-        self.bytes.get(self.offsets.end..).unwrap_or(&[])
+        self.starting_at(self.offsets().end)
     }
     /// Whether the UDP checksum is right; `None` when it is 0 (not sent). Not checked by
     /// [`parse`].
     pub fn udp_checksum_ok(&self) -> Option<bool> {
-        if self.udp.checksum == 0 {
+        if self.udp().checksum == 0 {
             return None;
         }
-        let datagram = self.range(self.offsets.l4, self.offsets.end);
-        let sum = ones_sum(self.ip.pseudo_header_sum(datagram.len()), datagram);
+        let datagram = self.range(self.l4, self.offsets().end);
+        let sum = ones_sum(self.ip().pseudo_header_sum(datagram.len()), datagram);
         Some(finish(sum) == 0)
     }
     /// A builder that, given this frame's payload, emits this frame again (zero pad and
     /// reserved ETH bytes, fresh IPv4/UDP checksums and ICRC).
-    pub const fn builder(&self) -> FrameBuilder {
+    pub fn builder(&self) -> FrameBuilder {
         FrameBuilder {
-            ethernet: self.ethernet,
-            ip: self.ip,
-            udp: self.udp,
-            bth: self.bth,
-            ext: self.ext,
+            ethernet: self.ethernet(),
+            ip: self.ip(),
+            udp: self.udp(),
+            bth: self.bth(),
+            ext: self.ext(),
         }
+    }
+}
+
+impl core::fmt::Debug for Frame<'_> {
+    /// The offsets and every header, decoded (not the bytes).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Frame")
+            .field("offsets", &self.offsets())
+            .field("ethernet", &self.ethernet())
+            .field("ip", &self.ip())
+            .field("udp", &self.udp())
+            .field("bth", &self.bth())
+            .field("ext", &self.ext())
+            .field("info", &self.info)
+            .field("len", &self.bytes.len())
+            .finish()
     }
 }
 
@@ -171,9 +221,7 @@ pub fn parse(bytes: &[u8]) -> Result<Frame<'_>, Error> {
 }
 
 /// [`parse`], then `check` on the bytes the ICRC covers and the ICRC as stored (what
-/// [`Icrc::parse_verified`] does) before the frame is built: the 344-byte frame is built
-/// once, as the returned value, rather than built, read back for the check and moved into
-/// a second `Result`.
+/// [`Icrc::parse_verified`] does) before the frame is built.
 ///
 /// Fast path: the fixed headers are read from fixed-size arrays taken with one bounds
 /// check each (the getters' reads then need none), and every check is a plain comparison.
@@ -186,10 +234,9 @@ pub(crate) fn parse_checked<'a>(
     bytes: &'a [u8],
     check: impl FnOnce(&'a [u8], u32) -> Result<(), Error>,
 ) -> Result<Frame<'a>, Error> {
-    // The checks read the headers' bytes through views of fixed-size arrays; the reprs are
-    // decoded from the same arrays only at the end, in the struct literal, so that few values
-    // are live across the checks and `check` (no spills) and each field is decoded straight
-    // into the caller's `Result`.
+    // The checks read the headers' bytes through views of fixed-size arrays; only offsets
+    // and the opcode entry are kept (the reprs are decoded when asked for), so few values are
+    // live across the checks and `check`.
     //
     // A valid frame has at least 58 bytes (14 + 20 + 8 + 12 + 4), so the longest Ethernet
     // header (18 bytes, tagged) is always there.
@@ -201,7 +248,7 @@ pub(crate) fn parse_checked<'a>(
     let at_l3 = bytes.get(l3..).unwrap_or(&[]);
     // `l4` and `ip_end` are at most `bytes.len()` (checked against `at_l3`), so the
     // saturating adds below never saturate.
-    let (ip_header, l4, ip_end) = match eth_packet.ethertype() {
+    let (l4, ip_end) = match eth_packet.ethertype() {
         ETHERTYPE_IPV4 => {
             let Some(h) = at_l3.first_chunk::<20>() else {
                 return Err(parse_error(bytes));
@@ -220,11 +267,7 @@ pub(crate) fn parse_checked<'a>(
             {
                 return Err(parse_error(bytes));
             }
-            (
-                IpHeader::V4(h, total),
-                l3.saturating_add(20),
-                l3.saturating_add(total),
-            )
+            (l3.saturating_add(20), l3.saturating_add(total))
         }
         ETHERTYPE_IPV6 => {
             let Some(h) = at_l3.first_chunk::<40>() else {
@@ -239,11 +282,7 @@ pub(crate) fn parse_checked<'a>(
                 return Err(parse_error(bytes));
             }
             let l4 = l3.saturating_add(40);
-            (
-                IpHeader::V6(h, payload_len),
-                l4,
-                l4.saturating_add(payload_len),
-            )
+            (l4, l4.saturating_add(payload_len))
         }
         _ => return Err(parse_error(bytes)),
     };
@@ -283,50 +322,20 @@ pub(crate) fn parse_checked<'a>(
     if bth_packet.tver() != 0 || pad_len > body || (!info.payload && body != 0) {
         return Err(parse_error(bytes));
     }
-    let bth_at = l4.saturating_add(UDP_LEN);
-    let ext_at = bth_at.saturating_add(BTH_LEN);
-    let payload = ext_at.saturating_add(ext_len);
+    let payload = l4.saturating_add(UDP_LEN + BTH_LEN).saturating_add(ext_len);
     let icrc = payload.saturating_add(body);
     let covered = bytes.get(l3..icrc).unwrap_or(&[]);
     let stored = u32::from_le_bytes(super::rd(bytes, icrc));
-    let Ok(ethernet) = EthernetRepr::parse(&eth_packet) else {
-        return Err(parse_error(bytes)); // not reached: 18 bytes hold the header
-    };
     check(covered, stored)?;
     Ok(Frame {
         bytes,
-        offsets: Offsets {
-            l3,
-            l4,
-            bth: bth_at,
-            ext: ext_at,
-            payload,
-            pad: icrc.saturating_sub(pad_len),
-            icrc,
-            end: icrc.saturating_add(ICRC_LEN),
-        },
-        ethernet,
-        ip: match ip_header {
-            IpHeader::V4(h, total) => {
-                IpRepr::Ipv4(Ipv4Repr::read(&Ipv4Packet::new_unchecked(h), total))
-            }
-            IpHeader::V6(h, payload_len) => {
-                IpRepr::Ipv6(Ipv6Repr::read(&Ipv6Packet::new_unchecked(h), payload_len))
-            }
-        },
-        udp: UdpRepr::read(&udp_packet, udp_len),
-        bth: BthRepr::read(&bth_packet),
-        ext: Ext::read(info.headers, after_bth),
+        l3,
+        l4,
+        payload,
+        pad: icrc.saturating_sub(pad_len),
+        icrc,
         info,
     })
-}
-
-/// The IP header found by the fast path of [`parse_checked`], with its length field.
-enum IpHeader<'a> {
-    /// IPv4 and its total length.
-    V4(&'a [u8; 20], usize),
-    /// IPv6 and its payload length.
-    V6(&'a [u8; 40], usize),
 }
 
 /// The `check` of [`parse`].
@@ -439,10 +448,15 @@ fn first_error(bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The parser as first written (whole `Ext` returned by value), the reference for the
-/// tests of [`parse`].
+/// Every header of a frame, decoded.
 #[cfg(test)]
-pub(crate) fn parse_reference(bytes: &[u8]) -> Result<Frame<'_>, Error> {
+pub(crate) type Decoded = (EthernetRepr, IpRepr, UdpRepr, BthRepr, Ext);
+
+/// The parser as first written (every header decoded while it is checked, the whole `Ext`
+/// returned by value), the reference for the tests of [`parse`] and of the lazy decoding
+/// of [`Frame`]'s accessors: the frame and its headers as this parser decoded them.
+#[cfg(test)]
+pub(crate) fn parse_reference(bytes: &[u8]) -> Result<(Frame<'_>, Decoded), Error> {
     let ethernet = EthernetRepr::parse(&EthernetPacket::new_unchecked(bytes))?;
     // Every offset below is at most `bytes.len()` (each step is checked against the data
     // first), so the saturating adds never saturate.
@@ -513,9 +527,18 @@ pub(crate) fn parse_reference(bytes: &[u8]) -> Result<Frame<'_>, Error> {
             len: body,
         });
     }
-    Ok(Frame {
+    let frame = Frame {
         bytes,
-        offsets: Offsets {
+        l3,
+        l4,
+        payload,
+        pad: icrc.saturating_sub(pad_len),
+        icrc,
+        info,
+    };
+    assert_eq!(
+        frame.offsets(),
+        Offsets {
             l3,
             l4,
             bth: bth_at,
@@ -524,14 +547,9 @@ pub(crate) fn parse_reference(bytes: &[u8]) -> Result<Frame<'_>, Error> {
             pad: icrc.saturating_sub(pad_len),
             icrc,
             end,
-        },
-        ethernet,
-        ip,
-        udp,
-        bth,
-        ext,
-        info,
-    })
+        }
+    );
+    Ok((frame, (ethernet, ip, udp, bth, ext)))
 }
 
 /// Builds a complete RoCE v2 frame for any opcode: headers, payload, pad, ICRC and the
@@ -741,14 +759,20 @@ mod tests {
         include!("../../tests/vectors/scapy_frames.rs");
     }
 
+    /// The frame with its headers as its accessors decode them.
+    fn with_headers(f: Frame<'_>) -> (Frame<'_>, Decoded) {
+        (f, (f.ethernet(), f.ip(), f.udp(), f.bth(), f.ext()))
+    }
+
     fn same_as_reference(bytes: &[u8]) {
-        assert_eq!(parse(bytes), parse_reference(bytes), "{bytes:02x?}");
+        let reference = parse_reference(bytes);
+        assert_eq!(parse(bytes).map(with_headers), reference, "{bytes:02x?}");
         // `parse_verified` checks before it builds the frame: the same as `parse` then
         // `verify`, on the oracle and on the fastest backend here.
         for engine in [crate::Auto::Scalar(crate::Scalar), crate::Auto::detect()] {
             assert_eq!(
                 engine.parse_verified(bytes),
-                parse_reference(bytes).and_then(|f| engine.verify(&f).map(|()| f)),
+                reference.and_then(|(f, _)| engine.verify(&f).map(|()| f)),
                 "{bytes:02x?}"
             );
         }
