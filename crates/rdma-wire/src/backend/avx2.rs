@@ -43,9 +43,9 @@
 use core::arch::x86_64::{
     __m128i, __m256i, _mm_and_si128, _mm_clmulepi64_si128, _mm_cvtsi32_si128, _mm_extract_epi32,
     _mm_loadu_si128, _mm_or_si128, _mm_set_epi64x, _mm_setzero_si128, _mm_shuffle_epi8,
-    _mm_srli_si128, _mm_xor_si128, _mm256_castsi256_si128, _mm256_clmulepi64_epi128,
-    _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_or_si256, _mm256_set_epi64x,
-    _mm256_setzero_si256, _mm256_xor_si256,
+    _mm_srli_si128, _mm_xor_si128, _mm256_castsi128_si256, _mm256_castsi256_si128,
+    _mm256_clmulepi64_epi128, _mm256_extracti128_si256, _mm256_inserti128_si256,
+    _mm256_loadu_si256, _mm256_or_si256, _mm256_set_epi64x, _mm256_setzero_si256, _mm256_xor_si256,
 };
 
 use crate::backend::Scalar;
@@ -365,20 +365,33 @@ fn icrc_short(packet: &[u8], masks: &ShortMasks) -> u32 {
         _mm_or_si128(_mm_shuffle_epi8(first, controls), table16(or, head_len)),
         table16(xor, head_len),
     );
-    let mut x = fold128(head, k(blocks - 1));
+    let k128 = _mm_set_epi64x(K128.1, K128.0);
+    if blocks == 1 {
+        return reduce(head, k128); // a 16-byte packet: the head is the last block
+    }
+    // Every block but the last is multiplied, two to a `vpclmulqdq` pair: when their number
+    // (`blocks - 1`, the head included) is odd the head goes alone, else it is paired with
+    // the block after it.
+    let mut x = _mm_setzero_si128();
+    let mut y = _mm256_setzero_si256();
     let mut next = 1; // index of the next block
     let mut at = head_len; // its packet offset
     if (blocks - 1) % 2 == 1 {
-        x = _mm_xor_si128(x, fold128(block(at), k(blocks - 1 - next)));
-        next += 1;
+        x = fold128(head, k(blocks - 1));
+    } else {
+        let v = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(head), block(at));
+        let kk = table32(&BLOCK_K, (15 - (blocks - 1).min(15)) * 16);
+        let lo = _mm256_clmulepi64_epi128::<0x00>(v, kk);
+        let hi = _mm256_clmulepi64_epi128::<0x11>(v, kk);
+        y = _mm256_xor_si256(lo, hi);
+        next = 2;
         at += 16;
     }
     // Pairs of blocks: the pair at distances (d, d - 1) has its constants at 16·(15 - d).
-    let mut y = _mm256_setzero_si256();
-    while next < blocks {
+    while next < blocks - 1 {
         let data = match packet.get(at..).and_then(<[u8]>::first_chunk::<32>) {
             Some(d) => load32(d),
-            None => _mm256_setzero_si256(), // not reached: the pair ends at or before `len`
+            None => _mm256_setzero_si256(), // not reached: the pair ends before `len - 16`
         };
         let v = _mm256_xor_si256(
             _mm256_or_si256(data, table32(or, at + 16)),
@@ -398,7 +411,7 @@ fn icrc_short(packet: &[u8], masks: &ShortMasks) -> u32 {
         _mm_xor_si128(x, last),
         _mm_xor_si128(_mm256_castsi256_si128(y), _mm256_extracti128_si256::<1>(y)),
     );
-    reduce(x, _mm_set_epi64x(K128.1, K128.0))
+    reduce(x, k128)
 }
 
 /// Folds `head` (whole 128-byte chunks, possibly none) then `data` into the raw CRC register
