@@ -46,15 +46,15 @@ pub struct Offsets {
 /// asked for ([`ethernet`](Self::ethernet), [`ip`](Self::ip), …), not during the parse. A
 /// `Frame` is 64 bytes on 64-bit targets (the slice, five offsets and the opcode entry), so a
 /// data path that reads two fields of a packet pays for those two, not for decoding and
-/// moving every header (an eager frame with all reprs was 344 bytes and made `parse` about
-/// twice as slow).
+/// moving every header (an eager frame with all reprs was 344 bytes, and `parse` of a
+/// 64-byte-payload frame took 1.7 times as long).
 ///
 /// Two frames are equal when their bytes, offsets and opcodes are: the reprs follow from
 /// those.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
     bytes: &'a [u8],
-    /// [`Offsets::l3`]; `bth`, `ext` and `end` follow from `l4` and `icrc`.
+    // Five of the `Offsets`; `bth`, `ext` and `end` follow from `l4` and `icrc`.
     l3: usize,
     l4: usize,
     payload: usize,
