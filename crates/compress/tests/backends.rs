@@ -238,3 +238,103 @@ fn checksums_identical() {
         }
     }
 }
+
+/// Where each sequence of a valid block lies: the token's position in the block, the
+/// offset's position (`None` for the last, literals-only sequence), and the output position
+/// where its match starts.
+fn sequences(block: &[u8]) -> Vec<(usize, Option<usize>, usize)> {
+    let length = |ip: &mut usize, mut len: usize| {
+        loop {
+            let byte = block[*ip];
+            *ip += 1;
+            len += usize::from(byte);
+            if byte != 255 {
+                return len;
+            }
+        }
+    };
+    let (mut ip, mut op, mut out) = (0, 0, Vec::new());
+    loop {
+        let token = block[ip];
+        let at = ip;
+        ip += 1;
+        let mut literals = usize::from(token >> 4);
+        if literals == 15 {
+            literals = length(&mut ip, 15);
+        }
+        ip += literals;
+        op += literals;
+        if ip == block.len() {
+            out.push((at, None, op));
+            return out;
+        }
+        out.push((at, Some(ip), op));
+        ip += 2;
+        let mut len = usize::from(token & 15);
+        if len == 15 {
+            len = length(&mut ip, 15);
+        }
+        op += len + 4;
+    }
+}
+
+/// Valid blocks with one sequence's offset replaced by a hostile or boundary value (0, 1,
+/// 7, 8, 15, 16, 31, 32, exactly the output written so far, one more, 65535) — in the
+/// backends' fast loops' straight path (short literals and match), and behind long literal
+/// runs (up to thousands of bytes, so the length extensions have runs of 255), long
+/// matches, short offsets and dictionary references — and the same blocks cut short at
+/// every sequence's token, offset and following byte: the same result and bytes as
+/// `Scalar`, with and without a prefix, at the exact output size and with room to spare.
+#[test]
+fn hostile_offsets_and_cuts_identical() {
+    let n = if cfg!(miri) { 600 } else { 6000 };
+    let mut inputs = vec![
+        corpus::generate(Kind::Text, n, 9),
+        corpus::generate(Kind::Logs, n, 10),
+        corpus::generate(Kind::Binary, n, 11),
+    ];
+    // Long literal runs between matches, and long matches.
+    let mut runs = corpus::generate(Kind::Text, n, 12);
+    let mut rng = Rng::new(13);
+    for (at, run) in [(n / 8, 40), (n / 4, 300), (n / 2, n / 5)] {
+        rng.fill(&mut runs[at..at + run]);
+    }
+    let copy = runs[..n / 10].to_vec();
+    runs[n - n / 8 - n / 10..n - n / 8].copy_from_slice(&copy);
+    inputs.push(runs);
+    let mut ws = lz4::Workspace::new();
+    let prefix = corpus::generate(Kind::Text, 100, 14);
+    let seq_step = if cfg!(miri) { 5 } else { 1 };
+    for input in &inputs {
+        let mut block = vec![0u8; lz4::max_compressed_len(input.len())];
+        let len = Scalar
+            .lz4_compress_block(&mut ws, input, &mut block, 1)
+            .unwrap();
+        block.truncate(len);
+        let seqs = sequences(&block);
+        for (name, codec) in others() {
+            for &(token_at, offset_at, op) in seqs.iter().step_by(seq_step) {
+                if let Some(offset_at) = offset_at {
+                    for offset in [0, 1, 7, 8, 15, 16, 31, 32, op, op + 1, 65_535] {
+                        let Ok(offset) = u16::try_from(offset) else {
+                            continue;
+                        };
+                        let mut bad = block.clone();
+                        bad[offset_at..offset_at + 2].copy_from_slice(&offset.to_le_bytes());
+                        for p in [&[][..], &prefix[..]] {
+                            for cap in [input.len(), input.len() + 100] {
+                                same_decode(codec, name, &bad, p, cap, &[]);
+                            }
+                        }
+                        same_decode(codec, name, &bad, &[], input.len(), &prefix);
+                    }
+                }
+                let ends = [Some(token_at), offset_at, offset_at.map(|at| at + 1)];
+                for cut in ends.into_iter().flatten() {
+                    same_decode(codec, name, &block[..cut], &[], input.len(), &[]);
+                    same_decode(codec, name, &block[..cut + 1], &[], input.len(), &[]);
+                }
+            }
+        }
+    }
+}
