@@ -39,6 +39,15 @@
 //! 5 to 7 bits, this halves the table lookups on the decoder's critical path for runs of
 //! literals (an idea from multi-symbol decoders such as Intel's igzip; libdeflate decodes
 //! one symbol per lookup).
+//!
+//! **Building.** A block with a dynamic code builds its tables before its first symbol, so
+//! the builder is a visible part of decoding: 8% of the decoder's time on the mixed corpus
+//! at level 6 (`perf` sampling) when it stored every main-table slot of a code one at a
+//! time and paired literals with a branch per slot. The main table is now filled by
+//! doubling (each code stored once, then block copies), and the pairs are made with a
+//! select instead of a branch whose outcome the predictor cannot guess: the builder's
+//! mispredicted branches fell from about 56 000 to 9 000 for 4 MiB of binary-like data at
+//! level 1 (callgrind's branch simulation), at the price of more instructions.
 
 #![forbid(unsafe_code)]
 
@@ -220,6 +229,12 @@ pub(crate) fn build(
     let mut sub_prefix = usize::MAX;
     let mut sub_start = 0;
     let mut sub_bits: u32 = 0;
+    // The main table is filled by doubling (libdeflate's way): while the codes of `filled`
+    // bits are placed, only `table[..1 << filled]` is written, each code at its one slot;
+    // before the first longer code that region is final and is copied above itself, as the
+    // slots whose low `filled` bits match hold the same entry. One store per code and a
+    // few block copies instead of a strided store per slot.
+    let mut filled: u32 = 1;
     for &sym in &sorted[..codes] {
         let sym = usize::from(sym);
         let len = u32::from(lens[sym]);
@@ -232,12 +247,10 @@ pub(crate) fn build(
         // The decoder shifts by `entry & 63`: bits 5..=7 must stay clear.
         debug_assert_eq!(entry & 0xE0, 0);
         if len <= table_bits {
-            let mut i = reversed;
-            while i < main_len {
-                table[i] = entry;
-                i += 1 << len;
-            }
+            double_up(table, &mut filled, len);
+            table[reversed] = entry;
         } else {
+            double_up(table, &mut filled, table_bits);
             let prefix = reversed & mask;
             if prefix != sub_prefix {
                 // A new subtable: as many index bits as it takes for the remaining codes
@@ -275,6 +288,7 @@ pub(crate) fn build(
         remaining[len as usize] -= 1;
         code += 1;
     }
+    double_up(table, &mut filled, table_bits);
     if kind == Kind::LitLen {
         pair_literals(&mut table[..main_len], table_bits);
     }
@@ -288,22 +302,29 @@ pub(crate) fn build(
 /// bits with zeros above them, which decide every code of at most `table_bits - l1` bits.
 /// Slots are visited from the top down, so `table[i >> l1]` (never above `i`) still holds
 /// its single entry when it is read.
+///
+/// Without branches on the entries (which would mispredict on most slots): every slot is
+/// rewritten, with itself where it does not pair. An entry that is not a literal has no
+/// `LITERAL` bit, so the test on both entries' bits rules it out whatever its bit count.
 fn pair_literals(table: &mut [u32], table_bits: u32) {
     for i in (0..table.len()).rev() {
         let first = table[i];
-        if first & LITERAL == 0 {
-            continue;
-        }
         let l1 = first & TOTAL_MASK;
-        if l1 >= table_bits {
-            continue;
-        }
         let second = table[i >> l1];
-        if second & LITERAL == 0 || l1 + (second & TOTAL_MASK) > table_bits {
-            continue;
-        }
-        table[i] =
-            (first & !TOTAL_MASK) | DOUBLE | ((second >> 16) << 24) | (l1 + (second & TOTAL_MASK));
+        let total = l1 + (second & TOTAL_MASK);
+        let paired = (first & !TOTAL_MASK) | DOUBLE | ((second >> 16) << 24) | total;
+        let pairs = first & second & LITERAL != 0 && total <= table_bits;
+        table[i] = core::hint::select_unpredictable(pairs, paired, first);
+    }
+}
+
+/// Doubles the filled part of a main table (see [`build`]) until it is `1 << bits` slots.
+#[inline]
+fn double_up(table: &mut [u32], filled: &mut u32, bits: u32) {
+    while *filled < bits {
+        let n = 1 << *filled;
+        table.copy_within(..n, n);
+        *filled += 1;
     }
 }
 
