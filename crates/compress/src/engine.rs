@@ -192,7 +192,13 @@ pub trait Codec: Copy + core::fmt::Debug {
         input: &[u8],
         output: &mut [u8],
     ) -> Result<usize, Error> {
-        deflate::compress::deflate(&mut deflater.state, level, input, output)
+        deflate::compress::deflate(
+            &mut deflater.state,
+            level,
+            input,
+            output,
+            &deflate::compress::SafeParse,
+        )
     }
 }
 

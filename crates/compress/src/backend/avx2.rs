@@ -41,6 +41,10 @@
 //! (`lz4::block::compress`, liblz4's fast mode, the same bytes) on raw pointers; linked
 //! blocks use the shared one.
 //!
+//! Deflate level 1's block parser (`parse_fast_avx2`) is the shared safe one's algorithm
+//! on raw pointers, the same bytes: 1.05-1.07x the shared parser's speed on text, logs and
+//! binary data, 1.23x on random data (interleaved, best of 20, 2 MiB per kind).
+//!
 //! Adler-32 sums 32 bytes per step in vector lanes (see [`adler32_avx2`]); Deflate decoding
 //! is the shared safe decoder compiled with BMI2.
 
@@ -889,6 +893,17 @@ impl Codec for Avx2 {
         unsafe { inflate_stream_fast_avx2(stream, input, output, ip, op) }
     }
 
+    fn deflate(
+        &self,
+        deflater: &mut deflate::Deflater,
+        level: u32,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<usize, Error> {
+        // Level 1's parser on raw pointers (the same bytes as the shared one).
+        deflate::compress::deflate(&mut deflater.state, level, input, output, self)
+    }
+
     fn lz4_decompress_block(
         &self,
         input: &[u8],
@@ -907,4 +922,166 @@ impl Codec for Avx2 {
         }
         block::decompress_from(input, output, start, dict, ip, op)
     }
+}
+
+// --- Deflate level 1 ---------------------------------------------------------------------
+
+impl deflate::compress::FastParse for Avx2 {
+    #[inline]
+    fn parse_fast(
+        &self,
+        table: &mut [u16; 3 << deflate::compress::HASH_BITS_MAX],
+        parts: deflate::compress::RecorderParts<'_>,
+        data: &[u8],
+        start: usize,
+        bits: u32,
+    ) -> (usize, usize) {
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
+        unsafe { parse_fast_avx2(table, parts, data, start, bits) }
+    }
+}
+
+/// Deflate level 1's block parser on raw pointers: the shared safe one's algorithm
+/// (`deflate::compress::parse_fast_with`) step for step, so the sequences, and the
+/// compressed bytes, are the same; only its per-access bounds checks are gone. Greedy
+/// parsing over a table of 2^15 two-entry buckets of 16-bit positions, hashed on 4 bytes:
+/// at each position the bucket of the next one is read ahead, the current position goes to
+/// the front of its bucket, both entries are checked on 4 bytes (the second only when it
+/// could be longer: it must also agree at the first match's last 4 bytes), the longer
+/// match is taken and every position inside it is inserted; after 64 positions without a
+/// match the step grows by one every 64 (incompressible data). The recorder (sequences,
+/// symbol counts, the block-split statistics) is the shared one.
+///
+/// Reads: every position searched is below `len - 3` (`hash_end`), so its 4-byte word and,
+/// below `len - 4`, the next one's are inside `data`; a candidate is used only when it is
+/// behind the position (`1 <= d <= pos`), and a match is extended at most `max = min(len -
+/// pos, 258)` bytes, so both sides stay inside `data`. Table indices are masked to
+/// `HASH_MASK` (`2 * h + 1 < 2^16`, inside the `3 << 15` entries).
+///
+/// # Safety
+/// The CPU must support AVX2, BMI1 and BMI2.
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+unsafe fn parse_fast_avx2(
+    table: &mut [u16; 3 << deflate::compress::HASH_BITS_MAX],
+    (seqs, litlen_freq, dist_freq): deflate::compress::RecorderParts<'_>,
+    data: &[u8],
+    start: usize,
+    bits: u32,
+) -> (usize, usize) {
+    use deflate::compress::{
+        BLOCK_SOFT_MAX, FAST_NICE, HASH_MASK, MAX_MATCH, Recorder, SKIP_SHIFT, WINDOW, hash4, pos16,
+    };
+    let mut rec = Recorder::new(seqs, litlen_freq, dist_freq);
+    let len = data.len();
+    let mut misses = 0usize;
+    let block_limit = len.min(start + BLOCK_SOFT_MAX);
+    let hash_end = len.saturating_sub(3);
+    let src = data.as_ptr();
+    let tab = table.as_mut_ptr();
+    let mut pos = start;
+    let mut ahead_pos = usize::MAX;
+    let mut ahead = (0u16, 0u16);
+    // SAFETY: the reads and table accesses are in bounds as the kernel's comment explains;
+    // each step notes the bound it relies on.
+    unsafe {
+        let word = |at: usize| src.add(at).cast::<u32>().read_unaligned();
+        let bucket = |h: usize| (*tab.add(2 * h), *tab.add(2 * h + 1));
+        while pos < block_limit && !rec.should_end(pos, start, len) {
+            if pos >= hash_end {
+                rec.literal(*src.add(pos));
+                pos += 1;
+                continue;
+            }
+            // `pos + 4 <= len`.
+            let cur = word(pos);
+            let h = hash4(cur, bits) & HASH_MASK;
+            let (c0, c1) = if ahead_pos == pos { ahead } else { bucket(h) };
+            let p = pos16(pos);
+            if pos + 5 <= len {
+                let hn = hash4(word(pos + 1), bits) & HASH_MASK;
+                ahead = if hn == h { (p, c0) } else { bucket(hn) };
+                ahead_pos = pos + 1;
+            }
+            *tab.add(2 * h + 1) = c0;
+            *tab.add(2 * h) = p;
+            let max = (len - pos).min(MAX_MATCH);
+            let mut best_len = 0;
+            let mut best_dist = 0;
+            let d0 = usize::from(p.wrapping_sub(c0));
+            // `1 <= d0 <= pos`: the candidate's word is inside `data` as the position's.
+            if d0.wrapping_sub(1) < WINDOW && d0 <= pos && word(pos - d0) == cur {
+                best_len = match_len_raw(src, pos - d0, pos, max);
+                best_dist = d0;
+            }
+            if best_len < FAST_NICE.min(max) {
+                let d1 = usize::from(p.wrapping_sub(c1));
+                let c = pos.wrapping_sub(d1);
+                // With `best_len < max`, the words at `best_len - 3` end by `pos + max`.
+                if d1.wrapping_sub(1) < WINDOW
+                    && d1 <= pos
+                    && (best_len < 4 || word(c + best_len - 3) == word(pos + best_len - 3))
+                    && word(c) == cur
+                {
+                    let l = match_len_raw(src, c, pos, max);
+                    if l > best_len {
+                        best_len = l;
+                        best_dist = d1;
+                    }
+                }
+            }
+            if best_len >= 4 {
+                rec.matched(best_len, best_dist);
+                misses = 0;
+                let end = pos + best_len;
+                let stop = end.min(hash_end);
+                // Positions `pos + 1 .. stop`, each below `hash_end`.
+                let mut q = pos + 1;
+                while q < stop {
+                    let h = hash4(word(q), bits) & HASH_MASK;
+                    *tab.add(2 * h + 1) = *tab.add(2 * h);
+                    *tab.add(2 * h) = pos16(q);
+                    q += 1;
+                }
+                pos = end;
+            } else if misses < 1 << SKIP_SHIFT {
+                rec.literal(cur.to_le_bytes()[0]);
+                pos += 1;
+                misses += 1;
+            } else {
+                let step = (1 + (misses >> SKIP_SHIFT)).min(len - pos);
+                for i in pos..pos + step {
+                    rec.literal(*src.add(i));
+                }
+                pos += step;
+                misses += 1;
+            }
+        }
+    }
+    (pos, rec.finish())
+}
+
+/// How many bytes at `src + a` and `src + b` agree (`a < b`), at least 4 (the caller has
+/// compared the first 4), up to `max`: 8 bytes at a time, the first difference by counting
+/// trailing zeros of the XOR, then byte by byte.
+///
+/// # Safety
+/// `src + b .. src + b + max` readable (and so the range from `a`, which is before it).
+#[inline(always)]
+unsafe fn match_len_raw(src: *const u8, a: usize, b: usize, max: usize) -> usize {
+    let mut len = 4;
+    // SAFETY: every read ends at or before `max` bytes from `a` and `b`.
+    unsafe {
+        while len + 8 <= max {
+            let d = src.add(a + len).cast::<u64>().read_unaligned()
+                ^ src.add(b + len).cast::<u64>().read_unaligned();
+            if d != 0 {
+                return len + (d.trailing_zeros() / 8) as usize;
+            }
+            len += 8;
+        }
+        while len < max && *src.add(a + len) == *src.add(b + len) {
+            len += 1;
+        }
+    }
+    len
 }

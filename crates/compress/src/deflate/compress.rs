@@ -53,19 +53,19 @@ use crate::Error;
 /// Most matches per block.
 pub(crate) const MAX_SEQS: usize = 16_384;
 /// No match starts once a block holds this many input bytes.
-const BLOCK_SOFT_MAX: usize = 200_000;
+pub(crate) const BLOCK_SOFT_MAX: usize = 200_000;
 /// Blocks shorter than this are not ended early by the statistics check ([`Split`]).
 pub(crate) const MIN_SPLIT: usize = 16_384;
 /// Symbols observed between two statistics checks.
 const OBSERVATIONS_PER_CHECK: u32 = 512;
-const WINDOW: usize = 32_768;
-const MAX_MATCH: usize = 258;
+pub(crate) const WINDOW: usize = 32_768;
+pub(crate) const MAX_MATCH: usize = 258;
 /// log2 of the largest hash table (in buckets or heads).
 pub(crate) const HASH_BITS_MAX: u32 = 15;
 const HASH_BITS_MIN: u32 = 10;
 /// Hash values are below `1 << bits`; masking with the largest table's mask as well lets
 /// the compiler see that every index is in bounds.
-const HASH_MASK: usize = (1 << HASH_BITS_MAX) - 1;
+pub(crate) const HASH_MASK: usize = (1 << HASH_BITS_MAX) - 1;
 /// The chain heads use one hash bit more than the other tables (fewer collisions in the
 /// chains); the 3-byte table follows them.
 const HASH4_MASK: usize = (2 << HASH_BITS_MAX) - 1;
@@ -227,9 +227,9 @@ fn better(cur_len: usize, cur_dist: usize, next_len: usize, next_dist: usize, ah
             > margin
 }
 /// Level 1: the search step grows by one every `1 << SKIP_SHIFT` positions without a match.
-const SKIP_SHIFT: u32 = 6;
+pub(crate) const SKIP_SHIFT: u32 = 6;
 /// Level 1: stop looking at the second bucket entry once a match is this long.
-const FAST_NICE: usize = 32;
+pub(crate) const FAST_NICE: usize = 32;
 
 // --- symbol tables -------------------------------------------------------------------
 
@@ -360,7 +360,7 @@ fn match_len_sliced(data: &[u8], a: usize, b: usize, start: usize, max: usize) -
 }
 
 #[inline(always)]
-fn hash4(x: u32, bits: u32) -> usize {
+pub(crate) fn hash4(x: u32, bits: u32) -> usize {
     (x.wrapping_mul(0x1E35_A7BD) >> (32 - bits)) as usize
 }
 
@@ -382,7 +382,7 @@ fn hash_bits(len: usize) -> u32 {
     reason = "positions are kept modulo 2^16; candidates are verified"
 )]
 #[inline(always)]
-fn pos16(pos: usize) -> u16 {
+pub(crate) fn pos16(pos: usize) -> u16 {
     pos as u16
 }
 
@@ -428,12 +428,13 @@ fn age_tables(table: &mut [u16; 3 << HASH_BITS_MAX], bits: u32, now: u16) {
 // --- entry point ---------------------------------------------------------------------
 
 /// Compresses `input` as a raw DEFLATE stream into `output`; see
-/// [`deflate_raw`](super::deflate_raw).
+/// [`deflate_raw`](super::deflate_raw). Level 1 runs `parser`'s block parser.
 pub(crate) fn deflate(
     state: &mut State,
     level: u32,
     input: &[u8],
     output: &mut [u8],
+    parser: &impl FastParse,
 ) -> Result<usize, Error> {
     check_level(level)?;
     let available = output.len();
@@ -446,6 +447,7 @@ pub(crate) fn deflate(
         true,
         Some(hash_bits(input.len())),
         &mut bw,
+        parser,
     );
     bw.finish().ok_or(Error::OutputTooSmall {
         needed: None,
@@ -471,6 +473,10 @@ pub(crate) fn check_level(level: u32) -> Result<(), Error> {
 /// [`HASH_BITS_MAX`]), which is only sound when the positions they hold still mean the same
 /// bytes: the streaming encoder slides its window by multiples of 2^16 for that, since
 /// positions are kept modulo 2^16.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the stream position, the table state and the parser, each needed"
+)]
 pub(crate) fn compress_blocks(
     state: &mut State,
     level: u32,
@@ -479,6 +485,7 @@ pub(crate) fn compress_blocks(
     last: bool,
     fresh: Option<u32>,
     bw: &mut BitWriter<'_>,
+    parser: &impl FastParse,
 ) {
     if level == 0 {
         write_stored(bw, &data[start..], last);
@@ -504,7 +511,7 @@ pub(crate) fn compress_blocks(
         let block_start = pos;
         let nseqs;
         (pos, nseqs) = if level == 1 {
-            parse_fast(state, data, block_start, bits)
+            parse_fast(state, data, block_start, bits, parser)
         } else {
             parse_chain(
                 state,
@@ -534,7 +541,7 @@ pub(crate) fn compress_blocks(
 
 /// The state a [`Recorder`] writes into, passed to the parsers apart from the match
 /// finder's tables; each parser builds its recorder as a local.
-type RecorderParts<'s> = (
+pub(crate) type RecorderParts<'s> = (
     &'s mut [Seq; MAX_SEQS + 1],
     &'s mut [u32; NUM_LITLEN],
     &'s mut [u32; NUM_DIST],
@@ -544,7 +551,7 @@ type RecorderParts<'s> = (
 /// statistics that decide where the block ends. Kept apart from the match finder's tables
 /// (and, for the statistics, in the parser's own locals) so the compiler can see that the
 /// tables' stores never touch the counters and keep those in registers.
-struct Recorder<'s> {
+pub(crate) struct Recorder<'s> {
     seqs: &'s mut [Seq; MAX_SEQS + 1],
     litlen_freq: &'s mut [u32; NUM_LITLEN],
     dist_freq: &'s mut [u32; NUM_DIST],
@@ -554,7 +561,7 @@ struct Recorder<'s> {
 }
 
 impl<'s> Recorder<'s> {
-    fn new(
+    pub(crate) fn new(
         seqs: &'s mut [Seq; MAX_SEQS + 1],
         litlen_freq: &'s mut [u32; NUM_LITLEN],
         dist_freq: &'s mut [u32; NUM_DIST],
@@ -571,7 +578,7 @@ impl<'s> Recorder<'s> {
 
     /// Records a literal run ending in a match and counts its symbols.
     #[inline(always)]
-    fn matched(&mut self, len: usize, dist: usize) {
+    pub(crate) fn matched(&mut self, len: usize, dist: usize) {
         #[expect(clippy::cast_possible_truncation, reason = "len <= 258, dist <= 32768")]
         if let Some(s) = self.seqs.get_mut(self.nseqs) {
             *s = Seq {
@@ -588,7 +595,7 @@ impl<'s> Recorder<'s> {
     }
 
     #[inline(always)]
-    fn literal(&mut self, b: u8) {
+    pub(crate) fn literal(&mut self, b: u8) {
         self.litlen_freq[usize::from(b)] += 1;
         self.split.literal(b);
         self.litrun += 1;
@@ -596,12 +603,12 @@ impl<'s> Recorder<'s> {
 
     /// Whether the block should end before `pos` (`start` its first byte, `len` the data).
     #[inline(always)]
-    fn should_end(&mut self, pos: usize, start: usize, len: usize) -> bool {
+    pub(crate) fn should_end(&mut self, pos: usize, start: usize, len: usize) -> bool {
         self.nseqs >= MAX_SEQS || self.split.should_end(pos - start, len - pos)
     }
 
     /// Ends the block: the trailing literals become the last sequence. Returns the count.
-    fn finish(self) -> usize {
+    pub(crate) fn finish(self) -> usize {
         if let Some(s) = self.seqs.get_mut(self.nseqs) {
             *s = Seq {
                 litrun: self.litrun,
@@ -614,7 +621,13 @@ impl<'s> Recorder<'s> {
 }
 
 /// Level 1: two-entry hash buckets, greedy. Returns (end of block, sequences).
-fn parse_fast(state: &mut State, data: &[u8], start: usize, bits: u32) -> (usize, usize) {
+fn parse_fast(
+    state: &mut State,
+    data: &[u8],
+    start: usize,
+    bits: u32,
+    parser: &impl FastParse,
+) -> (usize, usize) {
     let State {
         table,
         seqs,
@@ -622,7 +635,40 @@ fn parse_fast(state: &mut State, data: &[u8], start: usize, bits: u32) -> (usize
         dist_freq,
         ..
     } = state;
-    parse_fast_with(table, (seqs, litlen_freq, dist_freq), data, start, bits)
+    parser.parse_fast(table, (seqs, litlen_freq, dist_freq), data, start, bits)
+}
+
+/// Level 1's block parser: [`parse_fast_with`] ([`SafeParse`]), or a backend's version of
+/// the same algorithm step for step (`Avx2` runs it on raw pointers), which must record the
+/// same sequences: the compressed bytes are the same on every backend.
+pub(crate) trait FastParse {
+    /// Parses a block from `start` as [`parse_fast_with`] does; returns the end of the
+    /// block and the number of sequences recorded.
+    fn parse_fast(
+        &self,
+        table: &mut [u16; 3 << HASH_BITS_MAX],
+        parts: RecorderParts<'_>,
+        data: &[u8],
+        start: usize,
+        bits: u32,
+    ) -> (usize, usize);
+}
+
+/// The portable level 1 parser, [`parse_fast_with`].
+pub(crate) struct SafeParse;
+
+impl FastParse for SafeParse {
+    #[inline]
+    fn parse_fast(
+        &self,
+        table: &mut [u16; 3 << HASH_BITS_MAX],
+        parts: RecorderParts<'_>,
+        data: &[u8],
+        start: usize,
+        bits: u32,
+    ) -> (usize, usize) {
+        parse_fast_with(table, parts, data, start, bits)
+    }
 }
 
 /// [`parse_fast`] over the match finder's table and the recorder, passed apart so the

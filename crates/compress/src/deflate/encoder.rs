@@ -286,6 +286,7 @@ impl<'a, C: Codec> DeflateStream<'a, C> {
                 last,
                 self.fresh.then_some(compress::HASH_BITS_MAX),
                 &mut bw,
+                &compress::SafeParse,
             );
             self.fresh = false;
         }
