@@ -14,6 +14,7 @@ use crate::backend::Avx2;
 #[cfg(target_arch = "aarch64")]
 use crate::backend::Neon;
 use crate::backend::Scalar;
+use crate::deflate::inflate::SafeKernel;
 use crate::{deflate, lz4};
 
 /// Which implementation runs. Tests, benches and the CLI iterate [`Backend::ALL`].
@@ -158,7 +159,7 @@ pub trait Codec: Copy + core::fmt::Debug {
         output: &mut [u8],
         dict: &[u8],
     ) -> Result<(usize, usize), Error> {
-        deflate::inflate::inflate(inflater, input, output, dict)
+        deflate::inflate::inflate::<SafeKernel>(inflater, input, output, dict)
     }
 
     /// The fast path of [`deflate::InflateStream::decompress`] inside a Huffman block, from
@@ -177,7 +178,7 @@ pub trait Codec: Copy + core::fmt::Debug {
         ip: &mut usize,
         op: &mut usize,
     ) -> Result<bool, Error> {
-        stream.fast(input, output, ip, op)
+        stream.fast::<SafeKernel>(input, output, ip, op)
     }
 
     /// Compresses `input` as a raw DEFLATE stream into `output` at `level` (0..=9) and

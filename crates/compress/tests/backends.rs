@@ -9,7 +9,7 @@
     reason = "tests: a panic is a failure"
 )]
 
-use offload_compress::{Auto, Backend, Codec, Scalar, deflate, lz4};
+use offload_compress::{Auto, Backend, Codec, Error, Scalar, deflate, lz4};
 use offload_testkit::corpus::{self, Kind};
 use offload_testkit::{Rng, select_backends};
 
@@ -382,6 +382,137 @@ fn hostile_offsets_and_cuts_identical() {
                 for cut in ends.into_iter().flatten() {
                     same_decode(codec, name, &block[..cut], &[], input.len(), &[]);
                     same_decode(codec, name, &block[..cut + 1], &[], input.len(), &[]);
+                }
+            }
+        }
+    }
+}
+
+/// Deflate streams for the decoder tests: the corpus, short periods (matches from fewer
+/// than 16 bytes back), records 16 to 31 bytes long (matches from 16 to 31 back) and long
+/// repeats (matches longer than 32 bytes), at a fast and a thorough level.
+fn deflate_streams() -> Vec<(Vec<u8>, Vec<u8>)> {
+    let d = data();
+    let n = if cfg!(miri) { 1500 } else { 60_000 };
+    let mut mixed = d[..n.min(d.len())].to_vec();
+    for period in [1, 2, 3, 5, 8, 9, 13, 15, 16, 17, 24, 31, 32, 33, 100] {
+        for _ in 0..if cfg!(miri) { 2 } else { 40 } {
+            let rep = 3 + mixed.len() % 90;
+            let start = mixed.len() - period;
+            for i in 0..rep {
+                mixed.push(mixed[start + i % period]);
+            }
+            mixed.extend_from_slice(&d[mixed.len() % 1000..][..7]);
+        }
+    }
+    let mut out = Vec::new();
+    for input in [d, mixed] {
+        for level in [1, 6] {
+            let mut deflater = deflate::Deflater::new();
+            let mut stream = vec![0u8; deflate::deflate_bound(input.len())];
+            let n =
+                deflate::deflate_raw(Scalar, &mut deflater, level, &input, &mut stream).unwrap();
+            stream.truncate(n);
+            out.push((input.clone(), stream));
+        }
+    }
+    out
+}
+
+/// One-shot Deflate decoding on every backend equals `Scalar`'s: results, errors and the
+/// whole output buffer (bytes after the reported length untouched), for capacities around
+/// the decoded size, with a dictionary, and for streams with a bit flipped.
+#[test]
+fn inflate_identical() {
+    fn same(codec: Auto, name: &str, stream: &[u8], cap: usize, dict: &[u8]) {
+        let mut a = vec![0xA5u8; cap];
+        let mut b = a.clone();
+        let mut ia = deflate::Inflater::new();
+        let mut ib = deflate::Inflater::new();
+        let ra = deflate::inflate_raw_with_dict(Scalar, &mut ia, stream, &mut a, dict);
+        let rb = deflate::inflate_raw_with_dict(codec, &mut ib, stream, &mut b, dict);
+        assert_eq!(ra, rb, "{name}: cap {cap}");
+        assert!(a == b, "{name}: cap {cap}");
+    }
+    // Miri interprets every table build: fewer flips there.
+    let step = if cfg!(miri) { 601 } else { 13 };
+    for (name, codec) in others() {
+        for (input, stream) in deflate_streams() {
+            let len = input.len();
+            for cap in [
+                0,
+                1,
+                263,
+                264,
+                300,
+                len - 300,
+                len - 1,
+                len,
+                len + 1,
+                len + 40,
+            ] {
+                same(codec, name, &stream, cap, &[]);
+            }
+            // Matches reaching before the output come from the dictionary, or fail.
+            same(codec, name, &stream, len, &input[..200]);
+            for at in (0..stream.len()).step_by(step) {
+                let mut bad = stream.clone();
+                bad[at] ^= 1 << (at % 8);
+                same(codec, name, &bad, len + 40, &[]);
+                same(codec, name, &bad, len + 40, &input[..100]);
+            }
+        }
+    }
+}
+
+/// Streaming Deflate decoding on every backend equals `Scalar`'s, with the output taken in
+/// chunks (matches then reach into the window), for intact and corrupted streams.
+#[test]
+fn inflate_stream_identical() {
+    fn run<C: Codec>(
+        codec: C,
+        stream: &[u8],
+        chunk: usize,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let mut s = deflate::InflateStream::new(deflate::Format::Raw);
+        let (mut ip, mut op) = (0, 0);
+        while !s.is_finished() {
+            let end = (op + chunk).min(out.len());
+            let p = s.decompress(codec, &stream[ip..], &mut out[op..end])?;
+            ip += p.consumed;
+            op += p.produced;
+            if p.consumed == 0 && p.produced == 0 {
+                s.finish()?;
+                break;
+            }
+        }
+        Ok(op)
+    }
+    let step = if cfg!(miri) { 907 } else { 61 };
+    let chunks: &[usize] = if cfg!(miri) {
+        &[300]
+    } else {
+        &[300, 1000, 4096]
+    };
+    for (name, codec) in others() {
+        for (input, stream) in deflate_streams() {
+            for &chunk in chunks {
+                let mut bad = stream.clone();
+                for at in (0..stream.len()).step_by(step) {
+                    bad.clone_from(&stream);
+                    if at > 0 {
+                        bad[at] ^= 1 << (at % 8);
+                    }
+                    let mut a = vec![0xA5u8; input.len() + 40];
+                    let mut b = a.clone();
+                    let ra = run(Scalar, &bad, chunk, &mut a);
+                    let rb = run(codec, &bad, chunk, &mut b);
+                    assert_eq!(ra, rb, "{name}: chunk {chunk}, flip at {at}");
+                    assert!(a == b, "{name}: chunk {chunk}, flip at {at}");
+                    if at == 0 {
+                        assert_eq!(ra, Ok(input.len()));
+                    }
                 }
             }
         }

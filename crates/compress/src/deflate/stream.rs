@@ -25,8 +25,8 @@
 #![forbid(unsafe_code)]
 
 use super::inflate::{
-    self, Bits, FAST_IN, FAST_OUT, History, SLACK, bad_dist, bad_litlen, copy_match, sub_entry,
-    value_of,
+    self, Bits, FAST_IN, FAST_OUT, FastKernel, History, SLACK, bad_dist, bad_litlen, copy_match,
+    sub_entry, value_of,
 };
 use super::tables::{
     self, DIST_TABLE_BITS, END_OF_BLOCK, EXCEPTIONAL, Kind, LITERAL, LITLEN_TABLE_BITS,
@@ -437,7 +437,7 @@ impl InflateStream {
     /// around it, measured 36 % more instructions (callgrind, 4 MiB of text in 64 KiB
     /// chunks): the fast loop then shares its registers with the state machine.
     #[inline(always)]
-    pub(crate) fn fast(
+    pub(crate) fn fast<K: FastKernel>(
         &mut self,
         input: &[u8],
         output: &mut [u8],
@@ -457,7 +457,7 @@ impl InflateStream {
             left: self.bitcnt,
         };
         let mut op = 0;
-        let ended = inflate::fast_loop(
+        let ended = inflate::fast_loop::<K, _>(
             &self.inflater,
             &mut bits,
             &mut output[start..],
