@@ -66,9 +66,9 @@
 use core::hint::cold_path;
 
 use core::arch::x86_64::{
-    __m256i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8, _mm_shuffle_epi8,
-    _mm_storeu_si128, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16,
-    _mm256_maddubs_epi16, _mm256_sad_epu8, _mm256_set1_epi16, _mm256_setr_epi8,
+    __m256i, _MM_HINT_T0, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_prefetch,
+    _mm_set1_epi8, _mm_shuffle_epi8, _mm_storeu_si128, _mm256_add_epi32, _mm256_loadu_si256,
+    _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_sad_epu8, _mm256_set1_epi16, _mm256_setr_epi8,
     _mm256_setzero_si256, _mm256_storeu_si256,
 };
 
@@ -1312,39 +1312,45 @@ unsafe fn parse_fast_avx2(
     bits: u32,
 ) -> (usize, usize) {
     use deflate::compress::{
-        BLOCK_SOFT_MAX, FAST_NICE, HASH_MASK, MAX_MATCH, Recorder, SKIP_SHIFT, WINDOW, hash4, pos16,
+        FAST_BLOCK_MAX, FAST_NICE, HASH_MASK, MAX_MATCH, Recorder, SKIP_SHIFT, WINDOW, hash4, pos16,
     };
     let mut rec = Recorder::new(seqs, litlen_freq, dist_freq);
     let len = data.len();
     let mut misses = 0usize;
-    let block_limit = len.min(start + BLOCK_SOFT_MAX);
+    let block_limit = len.min(start + FAST_BLOCK_MAX);
     let hash_end = len.saturating_sub(3);
     let src = data.as_ptr();
     let tab = table.as_mut_ptr();
     let mut pos = start;
-    let mut ahead_pos = usize::MAX;
-    let mut ahead = (0u16, 0u16);
     // SAFETY: the reads and table accesses are in bounds as the kernel's comment explains;
     // each step notes the bound it relies on.
     unsafe {
         let word = |at: usize| src.add(at).cast::<u32>().read_unaligned();
-        let bucket = |h: usize| (*tab.add(2 * h), *tab.add(2 * h + 1));
-        while pos < block_limit && !rec.should_end(pos, start, len) {
+        // The hash of the word at `pos`, carried from the step before (libdeflate's
+        // `next_hash`), valid while `pos < hash_end`.
+        let mut h = if pos < hash_end {
+            hash4(word(pos), bits) & HASH_MASK
+        } else {
+            0
+        };
+        while pos < block_limit && !rec.full() {
             if pos >= hash_end {
-                rec.literal(*src.add(pos));
+                rec.literal_unsplit(*src.add(pos));
                 pos += 1;
                 continue;
             }
             // `pos + 4 <= len`.
             let cur = word(pos);
-            let h = hash4(cur, bits) & HASH_MASK;
-            let (c0, c1) = if ahead_pos == pos { ahead } else { bucket(h) };
+            let (c0, c1) = (*tab.add(2 * h), *tab.add(2 * h + 1));
             let p = pos16(pos);
-            if pos + 5 <= len {
-                let hn = hash4(word(pos + 1), bits) & HASH_MASK;
-                ahead = if hn == h { (p, c0) } else { bucket(hn) };
-                ahead_pos = pos + 1;
-            }
+            // The next position's bucket is fetched now, so it is in L1 by the next step;
+            // its hash is the next step's `h` if no match moves `pos` on.
+            let hn = if pos + 5 <= len {
+                hash4(word(pos + 1), bits) & HASH_MASK
+            } else {
+                0
+            };
+            _mm_prefetch::<_MM_HINT_T0>(tab.add(2 * hn).cast::<i8>());
             *tab.add(2 * h + 1) = c0;
             *tab.add(2 * h) = p;
             let max = (len - pos).min(MAX_MATCH);
@@ -1373,7 +1379,7 @@ unsafe fn parse_fast_avx2(
                 }
             }
             if best_len >= 4 {
-                rec.matched(best_len, best_dist);
+                rec.matched_unsplit(best_len, best_dist);
                 misses = 0;
                 let end = pos + best_len;
                 let stop = end.min(hash_end);
@@ -1386,17 +1392,24 @@ unsafe fn parse_fast_avx2(
                     q += 1;
                 }
                 pos = end;
+                if pos < hash_end {
+                    h = hash4(word(pos), bits) & HASH_MASK;
+                }
             } else if misses < 1 << SKIP_SHIFT {
-                rec.literal(cur.to_le_bytes()[0]);
+                rec.literal_unsplit(cur.to_le_bytes()[0]);
                 pos += 1;
                 misses += 1;
+                h = hn;
             } else {
                 let step = (1 + (misses >> SKIP_SHIFT)).min(len - pos);
                 for i in pos..pos + step {
-                    rec.literal(*src.add(i));
+                    rec.literal_unsplit(*src.add(i));
                 }
                 pos += step;
                 misses += 1;
+                if pos < hash_end {
+                    h = hash4(word(pos), bits) & HASH_MASK;
+                }
             }
         }
     }

@@ -78,6 +78,26 @@ impl<'a> BitWriter<'a> {
         }
     }
 
+    /// The writer as a [`FastBits`] for a run of codes that ends at or after byte `limit`
+    /// of the output; [`FastBits::finish`] hands the state back.
+    #[inline(always)]
+    pub(crate) fn fast(&mut self, limit: usize) -> FastBits<'_> {
+        let limit = limit.min(self.out.len());
+        FastBits {
+            out: &mut self.out[..limit],
+            pos: self.pos,
+            buf: self.buf,
+            n: self.n,
+            overflow: false,
+            back: (
+                &mut self.pos,
+                &mut self.buf,
+                &mut self.n,
+                &mut self.overflow,
+            ),
+        }
+    }
+
     #[inline(always)]
     fn store_word(&mut self) {
         if let Some(dst) = self.out.get_mut(self.pos..self.pos + 8) {
@@ -151,4 +171,85 @@ impl<'a> BitWriter<'a> {
         self.align_flush();
         if self.overflow { None } else { Some(self.pos) }
     }
+}
+
+/// A [`BitWriter`] for a stretch of codes, libdeflate's way: bits are added to the pending
+/// word without a test ([`add`](Self::add)) and moved out with one unconditional 8-byte
+/// store ([`flush`](Self::flush)) and no data-dependent branch. The bytes of that store
+/// past the whole pending ones are zeros that later stores overwrite, so the output is cut
+/// at `limit`, a byte the output is known to reach (the end of the block being written:
+/// every whole byte of the stretch lies before it); near it the bytes go one at a time. A local value, so that the pending word
+/// and the position stay in registers (through a `&mut BitWriter` every store to the
+/// output would make the compiler reload them).
+pub(crate) struct FastBits<'w> {
+    out: &'w mut [u8],
+    pos: usize,
+    buf: u64,
+    n: u32,
+    overflow: bool,
+    back: (&'w mut usize, &'w mut u64, &'w mut u32, &'w mut bool),
+}
+
+impl FastBits<'_> {
+    /// Adds the low `count` bits of `bits` (the other bits zero): the pending bits must
+    /// stay at most 63 ([`flush`](Self::flush) leaves at most 7).
+    #[inline(always)]
+    pub(crate) fn add(&mut self, bits: u64, count: u32) {
+        debug_assert!(self.n + count <= 63 && bits >> count == 0);
+        self.buf |= bits << self.n;
+        self.n += count;
+    }
+
+    /// Moves the whole pending bytes out, leaving at most 7 bits pending.
+    #[inline(always)]
+    pub(crate) fn flush(&mut self) {
+        let bytes = self.n >> 3;
+        if let Some(dst) = self.out.get_mut(self.pos..self.pos + 8) {
+            dst.copy_from_slice(&self.buf.to_le_bytes());
+            self.pos += bytes as usize;
+            // bytes <= 7: n <= 63.
+            self.buf >>= bytes * 8;
+            self.n &= 7;
+        } else {
+            // By value, so that the state's address never escapes and it stays in
+            // registers on the fast path.
+            (self.pos, self.buf, self.n, self.overflow) =
+                flush_bytes(self.out, self.pos, self.buf, self.n, self.overflow);
+        }
+    }
+
+    /// Hands the state back to the [`BitWriter`].
+    #[inline(always)]
+    pub(crate) fn finish(self) {
+        *self.back.0 = self.pos;
+        *self.back.1 = self.buf;
+        *self.back.2 = self.n;
+        *self.back.3 |= self.overflow;
+    }
+}
+
+/// [`FastBits::flush`] near the limit: the whole pending bytes one at a time.
+#[cold]
+#[inline(never)]
+fn flush_bytes(
+    out: &mut [u8],
+    mut pos: usize,
+    mut buf: u64,
+    mut n: u32,
+    mut overflow: bool,
+) -> (usize, u64, u32, bool) {
+    while n >= 8 {
+        if let Some(dst) = out.get_mut(pos) {
+            #[expect(clippy::cast_possible_truncation, reason = "the low byte on purpose")]
+            {
+                *dst = buf as u8;
+            }
+            pos += 1;
+        } else {
+            overflow = true;
+        }
+        buf >>= 8;
+        n -= 8;
+    }
+    (pos, buf, n, overflow)
 }

@@ -3,10 +3,13 @@
 //! The whole input is in memory, so positions are plain indices into it and no window is
 //! copied. Input is cut into blocks where the symbol statistics change ([`Split`], blocks of
 //! at least [`MIN_SPLIT`] bytes), after [`BLOCK_SOFT_MAX`] bytes or after [`MAX_SEQS`]
-//! matches. For each block the parser records sequences (a run of literals, then a match)
-//! and counts symbol frequencies; the block is then written as stored (in pieces of up to
-//! 65 535 bytes), fixed-Huffman or dynamic-Huffman, whichever is smallest by exact bit
-//! count.
+//! matches. Level 1 keeps no such statistics and ends a block after [`FAST_BLOCK_MAX`]
+//! bytes, as libdeflate's level 1 does: on the test corpus that is faster and no larger
+//! (the split statistics cost a few instructions per literal). For each block the parser
+//! records sequences (a run of literals, then a match) and counts symbol frequencies; the
+//! block is then written as stored (in pieces of up to 65 535 bytes), fixed-Huffman or
+//! dynamic-Huffman, whichever is smallest by exact bit count, and its symbols are written
+//! by [`write_seqs`].
 //!
 //! Parsers (levels as libdeflate's, whose design this follows; see its
 //! `deflate_compress.c`, `ht_matchfinder.h`, `hc_matchfinder.h`):
@@ -46,7 +49,7 @@
 
 #![forbid(unsafe_code)]
 
-use super::bitwriter::BitWriter;
+use super::bitwriter::{BitWriter, FastBits};
 use super::huffman::{build_lengths, canonical_codes};
 use crate::Error;
 
@@ -54,6 +57,8 @@ use crate::Error;
 pub(crate) const MAX_SEQS: usize = 16_384;
 /// No match starts once a block holds this many input bytes.
 pub(crate) const BLOCK_SOFT_MAX: usize = 200_000;
+/// Level 1 ends a block after this many bytes (libdeflate's `FAST_SOFT_MAX_BLOCK_LENGTH`).
+pub(crate) const FAST_BLOCK_MAX: usize = 65_535;
 /// Blocks shorter than this are not ended early by the statistics check ([`Split`]).
 pub(crate) const MIN_SPLIT: usize = 16_384;
 /// Symbols observed between two statistics checks.
@@ -91,13 +96,17 @@ const NUM_DIST: usize = 30;
 const NUM_PRECODE: usize = 19;
 
 /// One parsed sequence: `litrun` literals, then a match of `len` bytes at `dist` (`len` 0:
-/// literals only, the block's last sequence).
+/// literals only, the block's last sequence). `litrun` holds the run in its low 24 bits
+/// (a block is shorter than 2^24 bytes) and the distance's slot in its high 8, found
+/// once by the parser (which counts it) and not again by [`write_seqs`].
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Seq {
     litrun: u32,
     len: u16,
     dist: u16,
 }
+
+const _: () = assert!(BLOCK_SOFT_MAX + MAX_MATCH < 1 << 24 && FAST_BLOCK_MAX < BLOCK_SOFT_MAX);
 
 /// The compressor state: see [`Deflater`](super::Deflater).
 #[derive(Clone)]
@@ -579,19 +588,8 @@ impl<'s> Recorder<'s> {
     /// Records a literal run ending in a match and counts its symbols.
     #[inline(always)]
     pub(crate) fn matched(&mut self, len: usize, dist: usize) {
-        #[expect(clippy::cast_possible_truncation, reason = "len <= 258, dist <= 32768")]
-        if let Some(s) = self.seqs.get_mut(self.nseqs) {
-            *s = Seq {
-                litrun: self.litrun,
-                len: len as u16,
-                dist: dist as u16,
-            };
-        }
-        self.nseqs += 1;
-        self.litrun = 0;
         self.split.matched(len);
-        self.litlen_freq[257 + usize::from(LEN_SLOT[len.min(MAX_MATCH)])] += 1;
-        self.dist_freq[dist_slot(dist)] += 1;
+        self.matched_unsplit(len, dist);
     }
 
     #[inline(always)]
@@ -605,6 +603,35 @@ impl<'s> Recorder<'s> {
     #[inline(always)]
     pub(crate) fn should_end(&mut self, pos: usize, start: usize, len: usize) -> bool {
         self.nseqs >= MAX_SEQS || self.split.should_end(pos - start, len - pos)
+    }
+
+    /// [`literal`](Self::literal) without the block-splitting statistics (level 1).
+    #[inline(always)]
+    pub(crate) fn literal_unsplit(&mut self, b: u8) {
+        self.litlen_freq[usize::from(b)] += 1;
+        self.litrun += 1;
+    }
+    /// [`matched`](Self::matched) without the block-splitting statistics (level 1).
+    #[inline(always)]
+    pub(crate) fn matched_unsplit(&mut self, len: usize, dist: usize) {
+        let slot = dist_slot(dist);
+        #[expect(clippy::cast_possible_truncation, reason = "len <= 258, dist <= 32768")]
+        if let Some(s) = self.seqs.get_mut(self.nseqs) {
+            *s = Seq {
+                litrun: self.litrun | (slot as u32) << 24,
+                len: len as u16,
+                dist: dist as u16,
+            };
+        }
+        self.nseqs += 1;
+        self.litrun = 0;
+        self.litlen_freq[257 + usize::from(LEN_SLOT[len.min(MAX_MATCH)])] += 1;
+        self.dist_freq[slot] += 1;
+    }
+    /// Whether the block has as many matches as it can hold.
+    #[inline(always)]
+    pub(crate) fn full(&self) -> bool {
+        self.nseqs >= MAX_SEQS
     }
 
     /// Ends the block: the trailing literals become the last sequence. Returns the count.
@@ -685,16 +712,16 @@ fn parse_fast_with(
     let len = data.len();
     // Positions searched since the last match.
     let mut misses = 0usize;
-    let block_limit = len.min(start + BLOCK_SOFT_MAX);
+    let block_limit = len.min(start + FAST_BLOCK_MAX);
     let hash_end = len.saturating_sub(3);
     let mut pos = start;
     // The bucket of position `ahead_pos`, read one position early: the load then starts
     // before the current position's compares and branches resolve instead of after them.
     let mut ahead_pos = usize::MAX;
     let mut ahead = (0u16, 0u16);
-    while pos < block_limit && !rec.should_end(pos, start, len) {
+    while pos < block_limit && !rec.full() {
         if pos >= hash_end {
-            rec.literal(data[pos]);
+            rec.literal_unsplit(data[pos]);
             pos += 1;
             continue;
         }
@@ -745,7 +772,7 @@ fn parse_fast_with(
             }
         }
         if best_len >= 4 {
-            rec.matched(best_len, best_dist);
+            rec.matched_unsplit(best_len, best_dist);
             misses = 0;
             let end = pos + best_len;
             let stop = end.min(hash_end);
@@ -764,12 +791,12 @@ fn parse_fast_with(
             // acceleration). The bytes in between are literals, not inserted.
             if misses < 1 << SKIP_SHIFT {
                 // The common case: a single literal (and no slice or loop for it).
-                rec.literal(cur.to_le_bytes()[0]);
+                rec.literal_unsplit(cur.to_le_bytes()[0]);
                 pos += 1;
             } else {
                 let step = (1 + (misses >> SKIP_SHIFT)).min(len - pos);
                 for &b in &data[pos..pos + step] {
-                    rec.literal(b);
+                    rec.literal_unsplit(b);
                 }
                 pos += step;
             }
@@ -1266,6 +1293,8 @@ fn write_block(
 
     // When even the smallest form cannot fit, stop here: the call fails anyway.
     let best = stored.min(dyn_bits).min(fixed_bits);
+    // The byte at or before which this block ends (see `write_seqs`).
+    let limit = ((bw.bits_written() + best as u64) / 8).min(bw.capacity_bits() / 8);
     if bw.bits_written() + best as u64 > bw.capacity_bits() {
         bw.set_overflow();
         return;
@@ -1310,13 +1339,30 @@ fn write_block(
     }
     canonical_codes(&lcl, &mut litlen_codes);
     canonical_codes(&dcl, &mut dist_codes);
-    write_seqs(bw, data, seqs, &litlen_codes, &lcl, &dist_codes, &dcl);
+    write_seqs(
+        bw.fast(usize::try_from(limit).unwrap_or(usize::MAX)),
+        data,
+        seqs,
+        &litlen_codes,
+        &lcl,
+        &dist_codes,
+        &dcl,
+    );
 }
 
-/// Writes the block's symbols and its end-of-block code.
+/// Writes the block's symbols and its end-of-block code through `bw`, a [`FastBits`] cut
+/// at the byte where the block ends.
+///
+/// libdeflate's order of work: bits are added to the pending word without a test and
+/// flushed with one unconditional 8-byte store after every three literals (at most 45
+/// bits: codes are limited to 15) and after every match (at most 48 bits: a length code
+/// and its extra bits, then a distance code and its extra bits), so the pending bits
+/// never exceed 7 + 48. A match's length code and extra bits come from a table built per
+/// block for every length, one lookup instead of a slot, a base and two code tables; the
+/// distance's slot comes with the sequence.
 #[inline(never)]
 fn write_seqs(
-    bw: &mut BitWriter<'_>,
+    mut bw: FastBits<'_>,
     data: &[u8],
     seqs: &[Seq],
     litlen_codes: &[u16; 288],
@@ -1324,45 +1370,61 @@ fn write_seqs(
     dist_codes: &[u16; 32],
     dist_lens: &[u8; 32],
 ) {
+    // Length -> (code and extra bits, their count).
+    let mut len_code = [(0u32, 0u32); MAX_MATCH + 1];
+    for (len, e) in len_code.iter_mut().enumerate().skip(3) {
+        let ls = usize::from(LEN_SLOT[len]);
+        let sym = 257 + ls;
+        let ll = u32::from(litlen_lens[sym]);
+        #[expect(clippy::cast_possible_truncation, reason = "len <= 258")]
+        let extra = (len - usize::from(LENGTH_BASE[ls])) as u32;
+        *e = (
+            u32::from(litlen_codes[sym]) | extra << ll,
+            ll + u32::from(LENGTH_EXTRA[ls]),
+        );
+    }
+    // Distance slot -> (code, its length, with the extra bits, the slot's first distance).
+    let mut dist_code = [(0u32, 0u32, 0u32, 0usize); 32];
+    for (ds, e) in dist_code.iter_mut().enumerate().take(NUM_DIST) {
+        let dl = u32::from(dist_lens[ds]);
+        *e = (
+            u32::from(dist_codes[ds]),
+            dl,
+            dl + u32::from(DIST_EXTRA[ds]),
+            usize::from(DIST_BASE[ds]),
+        );
+    }
+    bw.flush();
     let mut pos = 0;
     for s in seqs {
-        let run = s.litrun as usize;
-        let lits = data.get(pos..pos + run).unwrap_or(&[]);
-        let mut pairs = lits.chunks_exact(3);
-        for p in &mut pairs {
-            let (a, b, c) = (usize::from(p[0]), usize::from(p[1]), usize::from(p[2]));
-            let la = u32::from(litlen_lens[a]);
-            let lb = u32::from(litlen_lens[b]);
-            let lc = u32::from(litlen_lens[c]);
-            bw.put(
-                u64::from(litlen_codes[a])
-                    | u64::from(litlen_codes[b]) << la
-                    | u64::from(litlen_codes[c]) << (la + lb),
-                la + lb + lc,
-            );
+        let run = (s.litrun & 0xFF_FFFF) as usize;
+        let mut lits = data.get(pos..pos + run).unwrap_or(&[]);
+        while let [a, b, c, rest @ ..] = lits {
+            let (a, b, c) = (usize::from(*a), usize::from(*b), usize::from(*c));
+            bw.add(u64::from(litlen_codes[a]), u32::from(litlen_lens[a]));
+            bw.add(u64::from(litlen_codes[b]), u32::from(litlen_lens[b]));
+            bw.add(u64::from(litlen_codes[c]), u32::from(litlen_lens[c]));
+            bw.flush();
+            lits = rest;
         }
-        for &b in pairs.remainder() {
+        for &b in lits {
             let b = usize::from(b);
-            bw.put(u64::from(litlen_codes[b]), u32::from(litlen_lens[b]));
+            bw.add(u64::from(litlen_codes[b]), u32::from(litlen_lens[b]));
         }
+        bw.flush();
         pos += run;
         if s.len != 0 {
             let len = usize::from(s.len);
             let dist = usize::from(s.dist);
-            let ls = usize::from(LEN_SLOT[len.min(MAX_MATCH)]);
-            let sym = 257 + ls;
-            let ll = u32::from(litlen_lens[sym]);
-            let le = u32::from(LENGTH_EXTRA[ls]);
-            let ds = dist_slot(dist);
-            let dl = u32::from(dist_lens[ds]);
-            let de = u32::from(DIST_EXTRA[ds]);
-            let mut bits = u64::from(litlen_codes[sym]);
-            bits |= ((len - usize::from(LENGTH_BASE[ls])) as u64) << ll;
-            bits |= u64::from(dist_codes[ds]) << (ll + le);
-            bits |= ((dist - usize::from(DIST_BASE[ds])) as u64) << (ll + le + dl);
-            bw.put(bits, ll + le + dl + de);
+            let (lbits, ln) = len_code[len.min(MAX_MATCH)];
+            let (dcode, dl, dn, base) = dist_code[(s.litrun >> 24) as usize & 31];
+            let dbits = u64::from(dcode) | (dist.wrapping_sub(base) as u64) << dl;
+            bw.add(u64::from(lbits) | dbits << ln, ln + dn);
+            bw.flush();
             pos += len;
         }
     }
-    bw.put(u64::from(litlen_codes[256]), u32::from(litlen_lens[256]));
+    bw.add(u64::from(litlen_codes[256]), u32::from(litlen_lens[256]));
+    bw.flush();
+    bw.finish();
 }
