@@ -1288,12 +1288,20 @@ impl deflate::compress::FastParse for Avx2 {
 /// (`deflate::compress::parse_fast_with`) step for step, so the sequences, and the
 /// compressed bytes, are the same; only its per-access bounds checks are gone. Greedy
 /// parsing over a table of 2^15 two-entry buckets of 16-bit positions, hashed on 4 bytes:
-/// at each position the bucket of the next one is read ahead, the current position goes to
-/// the front of its bucket, both entries are checked on 4 bytes (the second only when it
-/// could be longer: it must also agree at the first match's last 4 bytes), the longer
-/// match is taken and every position inside it is inserted; after 64 positions without a
-/// match the step grows by one every 64 (incompressible data). The recorder (sequences,
-/// symbol counts, the block-split statistics) is the shared one.
+/// at each position the current position goes to the front of its bucket, both entries
+/// are checked on 4 bytes (the second only when it could be longer: it must also agree at
+/// the first match's last 4 bytes), the longer match is taken and every position inside it
+/// is inserted; after 64 positions without a match the step grows by one every 64
+/// (incompressible data). The recorder (sequences and symbol counts) is the shared one.
+///
+/// Where it differs from the shared parser in the work, not the result (libdeflate's
+/// `deflate_compress_fastest` does the same): the next position's hash is computed at each
+/// step, carried to the next one and its bucket prefetched (the shared parser reads the
+/// bucket one step early instead, in safe code); and positions at least 263 bytes from the
+/// end run in a loop without the tests that only matter near the end (match length capped
+/// by the input, the next word inside it, insertions below `hash_end`), checking the
+/// sequence count only after a match. On 2 MiB of text at level 1 (callgrind) this loop
+/// took the parser from 81.2 M to 56.7 M instructions.
 ///
 /// Reads: every position searched is below `len - 3` (`hash_end`), so its 4-byte word and,
 /// below `len - 4`, the next one's are inside `data`; a candidate is used only when it is
@@ -1312,7 +1320,7 @@ unsafe fn parse_fast_avx2(
     bits: u32,
 ) -> (usize, usize) {
     use deflate::compress::{
-        FAST_BLOCK_MAX, FAST_NICE, HASH_MASK, MAX_MATCH, Recorder, SKIP_SHIFT, WINDOW, hash4, pos16,
+        FAST_BLOCK_MAX, HASH_MASK, MAX_MATCH, Recorder, SKIP_SHIFT, hash4, pos16,
     };
     let mut rec = Recorder::new(seqs, litlen_freq, dist_freq);
     let len = data.len();
@@ -1333,6 +1341,54 @@ unsafe fn parse_fast_avx2(
         } else {
             0
         };
+        // Positions below `zone_end` are at least 263 bytes from the end: a match there can
+        // run the full 258 bytes, the next position's word is inside `data`, and every
+        // position inside a match is below `hash_end`. The loop for them has none of those
+        // tests, and checks the sequence count only after a match (nothing else changes it).
+        let zone_end = block_limit.min(len.saturating_sub(MAX_MATCH + 5));
+        while pos < zone_end {
+            let cur = word(pos);
+            let (c0, c1) = (*tab.add(2 * h), *tab.add(2 * h + 1));
+            let p = pos16(pos);
+            let hn = hash4(word(pos + 1), bits) & HASH_MASK;
+            _mm_prefetch::<_MM_HINT_T0>(tab.add(2 * hn).cast::<i8>());
+            *tab.add(2 * h + 1) = c0;
+            *tab.add(2 * h) = p;
+            let (best_len, best_dist) = search_raw(src, pos, p, cur, (c0, c1), MAX_MATCH);
+            if best_len >= 4 {
+                rec.matched_unsplit(best_len, best_dist);
+                misses = 0;
+                let end = pos + best_len;
+                let mut q = pos + 1;
+                while q < end {
+                    let h = hash4(word(q), bits) & HASH_MASK;
+                    *tab.add(2 * h + 1) = *tab.add(2 * h);
+                    *tab.add(2 * h) = pos16(q);
+                    q += 1;
+                }
+                pos = end;
+                h = hash4(word(pos), bits) & HASH_MASK;
+                if rec.full() {
+                    break;
+                }
+            } else if misses < 1 << SKIP_SHIFT {
+                rec.literal_unsplit(cur.to_le_bytes()[0]);
+                pos += 1;
+                misses += 1;
+                h = hn;
+            } else {
+                let step = (1 + (misses >> SKIP_SHIFT)).min(len - pos);
+                for i in pos..pos + step {
+                    rec.literal_unsplit(*src.add(i));
+                }
+                pos += step;
+                misses += 1;
+                if pos < hash_end {
+                    h = hash4(word(pos), bits) & HASH_MASK;
+                }
+            }
+        }
+        // The last positions of the block or the input, with every test.
         while pos < block_limit && !rec.full() {
             if pos >= hash_end {
                 rec.literal_unsplit(*src.add(pos));
@@ -1354,30 +1410,7 @@ unsafe fn parse_fast_avx2(
             *tab.add(2 * h + 1) = c0;
             *tab.add(2 * h) = p;
             let max = (len - pos).min(MAX_MATCH);
-            let mut best_len = 0;
-            let mut best_dist = 0;
-            let d0 = usize::from(p.wrapping_sub(c0));
-            // `1 <= d0 <= pos`: the candidate's word is inside `data` as the position's.
-            if d0.wrapping_sub(1) < WINDOW && d0 <= pos && word(pos - d0) == cur {
-                best_len = match_len_raw(src, pos - d0, pos, max);
-                best_dist = d0;
-            }
-            if best_len < FAST_NICE.min(max) {
-                let d1 = usize::from(p.wrapping_sub(c1));
-                let c = pos.wrapping_sub(d1);
-                // With `best_len < max`, the words at `best_len - 3` end by `pos + max`.
-                if d1.wrapping_sub(1) < WINDOW
-                    && d1 <= pos
-                    && (best_len < 4 || word(c + best_len - 3) == word(pos + best_len - 3))
-                    && word(c) == cur
-                {
-                    let l = match_len_raw(src, c, pos, max);
-                    if l > best_len {
-                        best_len = l;
-                        best_dist = d1;
-                    }
-                }
-            }
+            let (best_len, best_dist) = search_raw(src, pos, p, cur, (c0, c1), max);
             if best_len >= 4 {
                 rec.matched_unsplit(best_len, best_dist);
                 misses = 0;
@@ -1414,6 +1447,54 @@ unsafe fn parse_fast_avx2(
         }
     }
     (pos, rec.finish())
+}
+
+/// Level 1's search at `pos` (below `hash_end`, its 16-bit form `p`, its word `cur`) over
+/// the bucket's two entries, as the shared parser does it: returns the longest match
+/// (length 0 if none reaches 4 bytes) and its distance, extended at most `max` bytes.
+///
+/// # Safety
+/// `src .. src + pos + max` readable, `max >= 4`.
+#[inline(always)]
+unsafe fn search_raw(
+    src: *const u8,
+    pos: usize,
+    p: u16,
+    cur: u32,
+    (c0, c1): (u16, u16),
+    max: usize,
+) -> (usize, usize) {
+    use deflate::compress::{FAST_NICE, WINDOW};
+    let mut best_len = 0;
+    let mut best_dist = 0;
+    // SAFETY: candidates are behind `pos` (`1 <= d <= pos`), compared words end by
+    // `pos + max`, and extensions stop at `max` bytes.
+    unsafe {
+        let word = |at: usize| src.add(at).cast::<u32>().read_unaligned();
+        let d0 = usize::from(p.wrapping_sub(c0));
+        // `1 <= d0 <= pos`: the candidate's word is inside `data` as the position's.
+        if d0.wrapping_sub(1) < WINDOW && d0 <= pos && word(pos - d0) == cur {
+            best_len = match_len_raw(src, pos - d0, pos, max);
+            best_dist = d0;
+        }
+        if best_len < FAST_NICE.min(max) {
+            let d1 = usize::from(p.wrapping_sub(c1));
+            let c = pos.wrapping_sub(d1);
+            // With `best_len < max`, the words at `best_len - 3` end by `pos + max`.
+            if d1.wrapping_sub(1) < WINDOW
+                && d1 <= pos
+                && (best_len < 4 || word(c + best_len - 3) == word(pos + best_len - 3))
+                && word(c) == cur
+            {
+                let l = match_len_raw(src, c, pos, max);
+                if l > best_len {
+                    best_len = l;
+                    best_dist = d1;
+                }
+            }
+        }
+    }
+    (best_len, best_dist)
 }
 
 /// How many bytes at `src + a` and `src + b` agree (`a < b`), at least 4 (the caller has
