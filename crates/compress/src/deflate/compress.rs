@@ -106,6 +106,14 @@ pub(crate) struct Seq {
     dist: u16,
 }
 
+impl Seq {
+    const DEFAULT: Seq = Seq {
+        litrun: 0,
+        len: 0,
+        dist: 0,
+    };
+}
+
 const _: () = assert!(BLOCK_SOFT_MAX + MAX_MATCH < 1 << 24 && FAST_BLOCK_MAX < BLOCK_SOFT_MAX);
 
 /// The compressor state: see [`Deflater`](super::Deflater).
@@ -1340,18 +1348,42 @@ fn write_block(
     canonical_codes(&lcl, &mut litlen_codes);
     canonical_codes(&dcl, &mut dist_codes);
     write_seqs(
-        bw.fast(usize::try_from(limit).unwrap_or(usize::MAX)),
+        bw,
+        usize::try_from(limit).unwrap_or(usize::MAX),
         data,
         seqs,
-        &litlen_codes,
-        &lcl,
-        &dist_codes,
-        &dcl,
+        (&litlen_codes, &lcl),
+        (&dist_codes, &dcl),
     );
 }
 
-/// Writes the block's symbols and its end-of-block code through `bw`, a [`FastBits`] cut
-/// at the byte where the block ends.
+/// Writes a run of literals: three codes (at most 45 bits) per flush.
+#[inline(always)]
+fn literals(
+    bw: &mut FastBits<'_>,
+    mut lits: &[u8],
+    litlen_codes: &[u16; 288],
+    litlen_lens: &[u8; 288],
+) {
+    while let [a, b, c, rest @ ..] = lits {
+        let (a, b, c) = (usize::from(*a), usize::from(*b), usize::from(*c));
+        bw.add(u64::from(litlen_codes[a]), u32::from(litlen_lens[a]));
+        bw.add(u64::from(litlen_codes[b]), u32::from(litlen_lens[b]));
+        bw.add(u64::from(litlen_codes[c]), u32::from(litlen_lens[c]));
+        bw.flush();
+        lits = rest;
+    }
+    if !lits.is_empty() {
+        for &b in lits {
+            let b = usize::from(b);
+            bw.add(u64::from(litlen_codes[b]), u32::from(litlen_lens[b]));
+        }
+        bw.flush();
+    }
+}
+
+/// Writes the block's symbols and its end-of-block code, through a [`FastBits`] cut at
+/// `limit`, the byte where the block ends.
 ///
 /// libdeflate's order of work: bits are added to the pending word without a test and
 /// flushed with one unconditional 8-byte store after every three literals (at most 45
@@ -1362,14 +1394,15 @@ fn write_block(
 /// distance's slot comes with the sequence.
 #[inline(never)]
 fn write_seqs(
-    mut bw: FastBits<'_>,
+    bw: &mut BitWriter<'_>,
+    limit: usize,
     data: &[u8],
     seqs: &[Seq],
-    litlen_codes: &[u16; 288],
-    litlen_lens: &[u8; 288],
-    dist_codes: &[u16; 32],
-    dist_lens: &[u8; 32],
+    (litlen_codes, litlen_lens): (&[u16; 288], &[u8; 288]),
+    (dist_codes, dist_lens): (&[u16; 32], &[u8; 32]),
 ) {
+    // A local writer: its state stays in registers (see `FastBits`).
+    let mut bw = bw.fast(limit);
     // Length -> (code and extra bits, their count).
     let mut len_code = [(0u32, 0u32); MAX_MATCH + 1];
     for (len, e) in len_code.iter_mut().enumerate().skip(3) {
@@ -1395,35 +1428,29 @@ fn write_seqs(
         );
     }
     bw.flush();
-    let mut pos = 0;
-    for s in seqs {
+    // Every sequence but the last ends in a match.
+    let (last, body) = seqs.split_last().unwrap_or((&Seq::DEFAULT, &[]));
+    let mut rest = data;
+    for s in body {
         let run = (s.litrun & 0xFF_FFFF) as usize;
-        let mut lits = data.get(pos..pos + run).unwrap_or(&[]);
-        while let [a, b, c, rest @ ..] = lits {
-            let (a, b, c) = (usize::from(*a), usize::from(*b), usize::from(*c));
-            bw.add(u64::from(litlen_codes[a]), u32::from(litlen_lens[a]));
-            bw.add(u64::from(litlen_codes[b]), u32::from(litlen_lens[b]));
-            bw.add(u64::from(litlen_codes[c]), u32::from(litlen_lens[c]));
-            bw.flush();
-            lits = rest;
-        }
-        for &b in lits {
-            let b = usize::from(b);
-            bw.add(u64::from(litlen_codes[b]), u32::from(litlen_lens[b]));
-        }
+        let (lits, after) = rest.split_at_checked(run).unwrap_or((rest, &[]));
+        literals(&mut bw, lits, litlen_codes, litlen_lens);
+        let len = usize::from(s.len);
+        let dist = usize::from(s.dist);
+        let (lbits, ln) = len_code[len.min(MAX_MATCH)];
+        let (dcode, dl, dn, base) = dist_code[(s.litrun >> 24) as usize & 31];
+        let dbits = u64::from(dcode) | (dist.wrapping_sub(base) as u64) << dl;
+        bw.add(u64::from(lbits) | dbits << ln, ln + dn);
         bw.flush();
-        pos += run;
-        if s.len != 0 {
-            let len = usize::from(s.len);
-            let dist = usize::from(s.dist);
-            let (lbits, ln) = len_code[len.min(MAX_MATCH)];
-            let (dcode, dl, dn, base) = dist_code[(s.litrun >> 24) as usize & 31];
-            let dbits = u64::from(dcode) | (dist.wrapping_sub(base) as u64) << dl;
-            bw.add(u64::from(lbits) | dbits << ln, ln + dn);
-            bw.flush();
-            pos += len;
-        }
+        rest = after.get(len..).unwrap_or(&[]);
     }
+    literals(
+        &mut bw,
+        rest.get(..(last.litrun & 0xFF_FFFF) as usize)
+            .unwrap_or(rest),
+        litlen_codes,
+        litlen_lens,
+    );
     bw.add(u64::from(litlen_codes[256]), u32::from(litlen_lens[256]));
     bw.flush();
     bw.finish();
