@@ -78,8 +78,9 @@ impl<'a> BitWriter<'a> {
         }
     }
 
-    /// The writer as a [`FastBits`] for a run of codes that ends at or after byte `limit`
-    /// of the output; [`FastBits::finish`] hands the state back.
+    /// The writer as a [`FastBits`] for a stretch of codes that ends at bit `8 * limit` or
+    /// later (the caller knows: a block's size is computed before it is written);
+    /// [`FastBits::finish`] hands the state back.
     #[inline(always)]
     pub(crate) fn fast(&mut self, limit: usize) -> FastBits<'_> {
         let limit = limit.min(self.out.len());
@@ -177,10 +178,12 @@ impl<'a> BitWriter<'a> {
 /// word without a test ([`add`](Self::add)) and moved out with one unconditional 8-byte
 /// store ([`flush`](Self::flush)) and no data-dependent branch. The bytes of that store
 /// past the whole pending ones are zeros that later stores overwrite, so the output is cut
-/// at `limit`, a byte the output is known to reach (the end of the block being written:
-/// every whole byte of the stretch lies before it); near it the bytes go one at a time. A local value, so that the pending word
-/// and the position stay in registers (through a `&mut BitWriter` every store to the
-/// output would make the compiler reload them).
+/// at `limit` (see [`BitWriter::fast`]), a byte the stretch is known to reach: every whole
+/// byte it writes lies before it, and by its end it has written all of them, so no zero
+/// is left behind. Near `limit` the bytes go one at a time.
+///
+/// Used as a local value, so that the pending word and the position stay in registers
+/// (through a `&mut BitWriter` every store to the output makes the compiler reload them).
 pub(crate) struct FastBits<'w> {
     out: &'w mut [u8],
     pos: usize,
