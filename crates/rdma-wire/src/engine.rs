@@ -14,7 +14,10 @@
 //! One exception: `Avx2` overrides [`Icrc::compute_packet`] for packets of up to 256 bytes
 //! (IPv4 from 40 bytes, IPv6 from 60), which it hashes in place with the mask applied in
 //! registers from the same `MASK_V4` / `MASK_V6` (its `icrc_short`); every other packet,
-//! and every error, goes through `compute_packet_generic`, the provided method's body.
+//! and every error, goes through `compute_packet_generic`, the provided method's body. It
+//! also overrides [`Icrc::parse_verified`] (and [`Auto`] dispatches that method whole), so
+//! that the parse hands what it learned — the IP version, headers known to be there — to
+//! the same kernel without `compute_packet`'s checks: the same result and the same errors.
 
 #![forbid(unsafe_code)]
 
@@ -267,7 +270,7 @@ pub trait Icrc: Copy + core::fmt::Debug {
     /// # Errors
     /// Those of [`parse`], then [`Error::IcrcMismatch`].
     fn parse_verified<'a>(&self, frame: &'a [u8]) -> Result<Frame<'a>, Error> {
-        crate::wire::parse_checked(frame, |covered, stored| {
+        crate::wire::parse_checked(frame, |covered, _, stored| {
             verify_covered(self, covered, stored)
         })
     }
@@ -326,7 +329,12 @@ pub(crate) fn compute_packet_generic<E: Icrc>(engine: &E, packet: &[u8]) -> Resu
 fn verify_covered<E: Icrc>(engine: &E, covered: &[u8], stored: u32) -> Result<(), Error> {
     // The covered bytes of a parsed frame always hold the IP, UDP and BTH headers, so
     // `compute_packet` cannot fail (as in `compute`).
-    let computed = engine.compute_packet(covered).unwrap_or_default();
+    check_icrc(engine.compute_packet(covered).unwrap_or_default(), stored)
+}
+
+/// `Ok` when the computed ICRC is the stored one, else [`Error::IcrcMismatch`].
+#[inline]
+pub(crate) fn check_icrc(computed: u32, stored: u32) -> Result<(), Error> {
     if computed == stored {
         Ok(())
     } else {
@@ -422,6 +430,18 @@ impl Icrc for Auto {
             Auto::Avx2(e) => e.compute_packet(packet),
             #[cfg(target_arch = "aarch64")]
             Auto::Neon(e) => e.compute_packet(packet),
+        }
+    }
+
+    #[inline]
+    fn parse_verified<'a>(&self, frame: &'a [u8]) -> Result<Frame<'a>, Error> {
+        // `Avx2` has its own (the parse and its ICRC kernel as one function).
+        match self {
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx2(e) => e.parse_verified(frame),
+            _ => crate::wire::parse_checked(frame, |covered, _, stored| {
+                verify_covered(self, covered, stored)
+            }),
         }
     }
 

@@ -3,7 +3,7 @@
 use super::{
     BthPacket, BthRepr, ETHERTYPE_IPV4, ETHERTYPE_IPV6, EthernetPacket, EthernetRepr, Ext,
     IPPROTO_UDP, IpRepr, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, OpcodeInfo, ROCE_V2_PORT,
-    UdpPacket, UdpRepr, is_ipv6_extension_header, need,
+    TPID_8021AD, TPID_8021Q, UdpPacket, UdpRepr, is_ipv6_extension_header, need,
 };
 use crate::wire::ip::{finish, ones_sum};
 use crate::{Error, Icrc, Layer};
@@ -220,20 +220,198 @@ pub fn parse(bytes: &[u8]) -> Result<Frame<'_>, Error> {
     parse_checked(bytes, check_nothing)
 }
 
-/// [`parse`], then `check` on the bytes the ICRC covers and the ICRC as stored (what
+/// [`parse`], then `check` on the bytes the ICRC covers, whether the IP header is IPv6 (else
+/// IPv4; the version nibble was checked) and the ICRC as stored (what
 /// [`Icrc::parse_verified`] does) before the frame is built.
 ///
-/// Fast path: the fixed headers are read from fixed-size arrays taken with one bounds
-/// check each (the getters' reads then need none), and every check is a plain comparison.
-/// What it does not accept is an error, which [`parse_error`] finds header by header.
+/// Two paths find the frame's offsets: [`common_shape`] for the usual frame (Ethernet with
+/// at most one tag, IPv4 without options or IPv6), and [`general_shape`] for every other
+/// frame and every error. The first accepts only frames that the second accepts, with the
+/// same offsets (the tests compare them on every opcode and shape, and on mutations), so
+/// which one answers changes nothing but the time.
 ///
 /// # Errors
 /// Those of [`parse`], then that of `check`.
 #[inline]
 pub(crate) fn parse_checked<'a>(
     bytes: &'a [u8],
-    check: impl FnOnce(&'a [u8], u32) -> Result<(), Error>,
+    check: impl FnOnce(&'a [u8], bool, u32) -> Result<(), Error>,
 ) -> Result<Frame<'a>, Error> {
+    match common_shape(bytes) {
+        Some(shape) => shape.finish(bytes, check),
+        None => parse_general(bytes, check),
+    }
+}
+
+/// [`parse_checked`] of a frame that [`common_shape`] does not take (and of every error).
+/// Out of line, so that the usual frame's path stays small; it builds the frame (or the
+/// error) in place, as the whole parse did before the split (a [`Shape`] returned through
+/// memory and read back with wider loads stalled a tagged frame's parse by a store-to-load
+/// forward).
+#[inline(never)]
+fn parse_general<'a>(
+    bytes: &'a [u8],
+    check: impl FnOnce(&'a [u8], bool, u32) -> Result<(), Error>,
+) -> Result<Frame<'a>, Error> {
+    general_shape(bytes)?.finish(bytes, check)
+}
+
+impl<'a> Shape<'a> {
+    /// `check`, then the frame.
+    #[inline]
+    fn finish(
+        self,
+        bytes: &'a [u8],
+        check: impl FnOnce(&'a [u8], bool, u32) -> Result<(), Error>,
+    ) -> Result<Frame<'a>, Error> {
+        check(self.covered, self.ipv6, self.stored)?;
+        Ok(Frame {
+            bytes,
+            l3: self.l3,
+            l4: self.l4,
+            payload: self.payload,
+            pad: self.icrc.saturating_sub(self.pad_len),
+            icrc: self.icrc,
+            info: self.info,
+        })
+    }
+}
+
+/// An 802.1Q or 802.1ad TPID (the EtherTypes `EthernetPacket` reads a tag after).
+const fn is_tpid(v: u16) -> bool {
+    v == TPID_8021Q || v == TPID_8021AD
+}
+
+/// What [`parse_checked`] learns of a frame before its `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shape<'a> {
+    l3: usize,
+    l4: usize,
+    payload: usize,
+    icrc: usize,
+    pad_len: usize,
+    info: OpcodeInfo,
+    ipv6: bool,
+    /// `bytes[l3..icrc]`.
+    covered: &'a [u8],
+    /// The ICRC as stored (`bytes[icrc..icrc + 4]`, little-endian).
+    stored: u32,
+}
+
+/// The shape of a frame of the usual kind — Ethernet with at most one 802.1Q/802.1ad tag,
+/// then IPv4 without options or IPv6, RoCE v2 — that [`general_shape`] accepts, found with
+/// fixed offsets: the headers from the IP header to the BTH are one fixed-size array (40
+/// bytes for IPv4, 60 for IPv6) taken with one bounds check, each field is read from a
+/// constant place in it, and the checks are those of [`general_shape`] for this layout.
+/// `None` for every other frame (another EtherType) and for every error, which
+/// [`general_shape`] then finds: so this never decides an error, and a frame it accepts gets
+/// the offsets [`general_shape`] would give. Always inlined: a [`Shape`] returned through
+/// memory costs a failed store-to-load forward when it is read back.
+#[inline(always)]
+fn common_shape(bytes: &[u8]) -> Option<Shape<'_>> {
+    let eth = bytes.first_chunk::<14>()?;
+    let outer = u16::from_be_bytes(super::rd(eth, 12));
+    let (l3, ethertype): (usize, u16) = if is_tpid(outer) {
+        (18, u16::from_be_bytes(super::rd(bytes, 16)))
+    } else {
+        (14, outer)
+    };
+    let at_l3 = bytes.get(l3..)?;
+    let ip_room = at_l3.len();
+    let (ip_len, ip_payload, udp, bth, ipv6): (usize, usize, [u8; UDP_LEN], [u8; BTH_LEN], bool) =
+        match ethertype {
+            ETHERTYPE_IPV4 => {
+                const IP: usize = 20;
+                let h = at_l3.first_chunk::<{ IP + UDP_LEN + BTH_LEN }>()?;
+                let total = usize::from(u16::from_be_bytes(super::rd(h, 2)));
+                let frag = u16::from_be_bytes(super::rd(h, 6));
+                let [ver_ihl] = super::rd(h, 0);
+                let [protocol] = super::rd(h, 9);
+                // Version 4 with IHL 5, the total length within the data, not a fragment (MF
+                // and the offset clear), UDP.
+                if ver_ihl != 0x45
+                    || total < IP
+                    || total > ip_room
+                    || frag & 0x3FFF != 0
+                    || protocol != IPPROTO_UDP
+                {
+                    return None;
+                }
+                (
+                    IP,
+                    total.wrapping_sub(IP),
+                    super::rd(h, IP),
+                    super::rd(h, IP + UDP_LEN),
+                    false,
+                )
+            }
+            ETHERTYPE_IPV6 => {
+                const IP: usize = 40;
+                let h = at_l3.first_chunk::<{ IP + UDP_LEN + BTH_LEN }>()?;
+                let payload_len = usize::from(u16::from_be_bytes(super::rd(h, 4)));
+                let [version] = super::rd(h, 0);
+                let [next_header] = super::rd(h, 6);
+                if version >> 4 != 6
+                    || payload_len > ip_room.wrapping_sub(IP)
+                    || next_header != IPPROTO_UDP
+                {
+                    return None;
+                }
+                (
+                    IP,
+                    payload_len,
+                    super::rd(h, IP),
+                    super::rd(h, IP + UDP_LEN),
+                    true,
+                )
+            }
+            _ => return None,
+        };
+    let udp_len = usize::from(u16::from_be_bytes(super::rd(&udp, 4)));
+    let dst_port = u16::from_be_bytes(super::rd(&udp, 2));
+    // Room for the BTH and the ICRC, within the IP payload, to port 4791.
+    if udp_len < UDP_LEN + BTH_LEN + ICRC_LEN || udp_len > ip_payload || dst_port != ROCE_V2_PORT {
+        return None;
+    }
+    let [opcode, flags] = super::rd(&bth, 0);
+    let info = super::Opcode(opcode).info()?;
+    let ext_len = info.headers.size();
+    // Payload and pad: what follows the extended headers, less the ICRC.
+    let body = udp_len
+        .checked_sub(UDP_LEN + BTH_LEN + ICRC_LEN)?
+        .checked_sub(ext_len)?;
+    let pad_len = usize::from((flags >> 4) & 3);
+    if flags & 0x0F != 0 || pad_len > body || (!info.payload && body != 0) {
+        return None;
+    }
+    // From the IP header: `icrc + 4 = ip_len + udp_len`, within the IP payload, so within
+    // `at_l3`: these two checks never fail.
+    let payload = ip_len.wrapping_add(UDP_LEN + BTH_LEN).wrapping_add(ext_len);
+    let icrc = payload.wrapping_add(body);
+    let (covered, stored) = at_l3
+        .get(..icrc.wrapping_add(ICRC_LEN))?
+        .split_last_chunk()?;
+    Some(Shape {
+        l3,
+        l4: l3.wrapping_add(ip_len),
+        payload: l3.wrapping_add(payload),
+        icrc: l3.wrapping_add(icrc),
+        pad_len,
+        info,
+        ipv6,
+        covered,
+        stored: u32::from_le_bytes(*stored),
+    })
+}
+
+/// The shape of any frame, or its error: the checks of [`parse`] for every layout. Inlined
+/// into [`parse_general`], its only caller, so that the shape stays in registers.
+///
+/// The headers are read from fixed-size arrays taken with one bounds check each (the
+/// getters' reads then need none), and every check is a plain comparison. What it does not
+/// accept is an error, which [`parse_error`] finds header by header.
+#[inline(always)]
+fn general_shape(bytes: &[u8]) -> Result<Shape<'_>, Error> {
     // The checks read the headers' bytes through views of fixed-size arrays; only offsets
     // and the opcode entry are kept (the reprs are decoded when asked for), so few values are
     // live across the checks and `check`.
@@ -248,7 +426,7 @@ pub(crate) fn parse_checked<'a>(
     let at_l3 = bytes.get(l3..).unwrap_or(&[]);
     // `l4` and `ip_end` are at most `bytes.len()` (checked against `at_l3`), so the
     // saturating adds below never saturate.
-    let (l4, ip_end) = match eth_packet.ethertype() {
+    let (l4, ip_end, ipv6) = match eth_packet.ethertype() {
         ETHERTYPE_IPV4 => {
             let Some(h) = at_l3.first_chunk::<20>() else {
                 return Err(parse_error(bytes));
@@ -267,7 +445,7 @@ pub(crate) fn parse_checked<'a>(
             {
                 return Err(parse_error(bytes));
             }
-            (l3.saturating_add(20), l3.saturating_add(total))
+            (l3.saturating_add(20), l3.saturating_add(total), false)
         }
         ETHERTYPE_IPV6 => {
             let Some(h) = at_l3.first_chunk::<40>() else {
@@ -282,7 +460,7 @@ pub(crate) fn parse_checked<'a>(
                 return Err(parse_error(bytes));
             }
             let l4 = l3.saturating_add(40);
-            (l4, l4.saturating_add(payload_len))
+            (l4, l4.saturating_add(payload_len), true)
         }
         _ => return Err(parse_error(bytes)),
     };
@@ -324,17 +502,16 @@ pub(crate) fn parse_checked<'a>(
     }
     let payload = l4.saturating_add(UDP_LEN + BTH_LEN).saturating_add(ext_len);
     let icrc = payload.saturating_add(body);
-    let covered = bytes.get(l3..icrc).unwrap_or(&[]);
-    let stored = u32::from_le_bytes(super::rd(bytes, icrc));
-    check(covered, stored)?;
-    Ok(Frame {
-        bytes,
+    Ok(Shape {
         l3,
         l4,
         payload,
-        pad: icrc.saturating_sub(pad_len),
         icrc,
+        pad_len,
         info,
+        ipv6,
+        covered: bytes.get(l3..icrc).unwrap_or(&[]),
+        stored: u32::from_le_bytes(super::rd(bytes, icrc)),
     })
 }
 
@@ -343,7 +520,7 @@ pub(crate) fn parse_checked<'a>(
     clippy::unnecessary_wraps,
     reason = "the signature of a `parse_checked` check"
 )]
-const fn check_nothing(_: &[u8], _: u32) -> Result<(), Error> {
+const fn check_nothing(_: &[u8], _: bool, _: u32) -> Result<(), Error> {
     Ok(())
 }
 
@@ -619,8 +796,8 @@ impl FrameBuilder {
             });
         }
         if let Some(tag) = self.ethernet.vlan
-            && tag.tpid != super::TPID_8021Q
-            && tag.tpid != super::TPID_8021AD
+            && tag.tpid != TPID_8021Q
+            && tag.tpid != TPID_8021AD
         {
             return Err(Error::UnsupportedEtherType {
                 ethertype: tag.tpid,
@@ -765,6 +942,10 @@ mod tests {
     }
 
     fn same_as_reference(bytes: &[u8]) {
+        // The fixed-offset path accepts only what the general one accepts, as it does.
+        if let Some(shape) = common_shape(bytes) {
+            assert_eq!(general_shape(bytes), Ok(shape), "{bytes:02x?}");
+        }
         let reference = parse_reference(bytes);
         assert_eq!(parse(bytes).map(with_headers), reference, "{bytes:02x?}");
         // `parse_verified` checks before it builds the frame: the same as `parse` then
@@ -810,6 +991,142 @@ mod tests {
                 same_as_reference(&f[..len]);
             }
         }
+    }
+
+    /// A frame of `info`'s opcode built with random fields: IPv4 or IPv6, untagged or with
+    /// either tag, a random payload.
+    fn random_frame(rng: &mut offload_testkit::Rng, info: &OpcodeInfo) -> std::vec::Vec<u8> {
+        use crate::wire::{Psn, VlanTag};
+        let ip = if rng.below(2) == 0 {
+            IpRepr::Ipv4(Ipv4Repr {
+                tos: rng.next_u64() as u8,
+                ident: rng.next_u64() as u16,
+                flags: 2 * rng.below(2) as u8,
+                ttl: rng.next_u64() as u8,
+                protocol: 0,
+                src: [10, 0, 0, 1],
+                dst: [10, 0, 0, 2],
+                payload_len: 0,
+            })
+        } else {
+            IpRepr::Ipv6(Ipv6Repr {
+                traffic_class: rng.next_u64() as u8,
+                flow_label: rng.next_u64() as u32 & 0xF_FFFF,
+                next_header: 0,
+                hop_limit: rng.next_u64() as u8,
+                src: [0xFD; 16],
+                dst: [0xFE; 16],
+                payload_len: 0,
+            })
+        };
+        let vlan = match rng.below(3) {
+            0 => None,
+            1 => Some(VlanTag::new(rng.below(4096) as u16, 3)),
+            _ => Some(VlanTag {
+                tpid: TPID_8021AD,
+                ..VlanTag::new(7, 1)
+            }),
+        };
+        let r = rng.next_u64();
+        let b = FrameBuilder {
+            ethernet: EthernetRepr {
+                dst: [2, 0, 0, 0, 0, 2],
+                src: [2, 0, 0, 0, 0, 1],
+                vlan,
+                ethertype: 0,
+            },
+            ip,
+            udp: UdpRepr {
+                src_port: 0xC000 | r as u16,
+                dst_port: 0,
+                checksum: rng.below(2) as u16,
+                payload_len: 0,
+            },
+            bth: BthRepr::new(info.opcode, (r >> 16) as u32, Psn::new((r >> 32) as u32)),
+            ext: Ext::read(info.headers, &rng.bytes(64)),
+        };
+        let len = if info.payload { rng.below(300) } else { 0 };
+        let payload = rng.bytes(len);
+        let mut buf = std::vec![0u8; b.buffer_len(payload.len()).unwrap()];
+        let n = b.emit(&crate::Scalar, &payload, &mut buf).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    /// The fixed-offset path against the general one on random frames of every opcode (both
+    /// IP versions, untagged and tagged, with a trailer or not) and on mutations of their
+    /// header bytes and length fields and truncations: wherever `common_shape` accepts,
+    /// `general_shape` gives the same shape. Each mutation is also checked against
+    /// `parse_reference` through `same_as_reference`.
+    #[test]
+    fn common_shape_matches_general_shape() {
+        let mut rng = offload_testkit::Rng::new(0xC0DE);
+        let (reps, mutations) = if cfg!(miri) { (1, 2) } else { (6, 40) };
+        let (mut fast, mut total) = (0usize, 0usize);
+        for info in OPCODES.iter().flatten() {
+            for _ in 0..reps {
+                let mut frame = random_frame(&mut rng, info);
+                if rng.below(3) == 0 {
+                    let extra = 1 + rng.below(8);
+                    frame.extend(rng.bytes(extra));
+                }
+                // Unmutated, the fixed-offset path takes every one of these frames.
+                assert!(common_shape(&frame).is_some(), "{frame:02x?}");
+                for m in 0..mutations {
+                    let mut f = frame.clone();
+                    if m > 0 {
+                        let l3 = if f[12] == 0x81 || f[12] == 0x88 {
+                            18
+                        } else {
+                            14
+                        };
+                        match rng.below(4) {
+                            0 | 1 => {
+                                let at = rng.below(f.len().min(l3 + 76));
+                                f[at] = match rng.below(4) {
+                                    0 => 0,
+                                    1 => 0xFF,
+                                    2 => f[at] ^ (1 << rng.below(8)),
+                                    _ => rng.next_u64() as u8,
+                                };
+                            }
+                            2 => {
+                                // IPv4 total or IPv6 payload length, or the UDP length.
+                                let v6 = f[l3] >> 4 == 6;
+                                let at = match (v6, rng.below(2)) {
+                                    (false, 0) => l3 + 2,
+                                    (true, 0) => l3 + 4,
+                                    (false, _) => l3 + 24,
+                                    (true, _) => l3 + 44,
+                                };
+                                let v = u16::from_be_bytes([f[at], f[at + 1]]);
+                                let d = rng.below(17) as u16;
+                                let v = if rng.below(2) == 0 {
+                                    v.wrapping_add(d)
+                                } else {
+                                    v.wrapping_sub(d)
+                                };
+                                f[at..at + 2].copy_from_slice(&v.to_be_bytes());
+                            }
+                            _ => {
+                                let len = rng.below(f.len());
+                                f.truncate(len);
+                            }
+                        }
+                    }
+                    total += 1;
+                    if let Some(shape) = common_shape(&f) {
+                        fast += 1;
+                        assert_eq!(general_shape(&f), Ok(shape), "{f:02x?}");
+                    }
+                    if m < 4 {
+                        same_as_reference(&f);
+                    }
+                }
+            }
+        }
+        // Both outcomes were exercised.
+        assert!(fast > total / 10 && fast < total, "{fast} of {total}");
     }
 
     /// `Ext::parse` against the header-at-a-time loop, for every opcode's set of headers and
