@@ -16,14 +16,12 @@
     reason = "test code: a panic is a failure, and bytes are built from small indices"
 )]
 
-use offload_rdma_wire::wire::{
-    AethRepr, AtomicAckEthRepr, AtomicEthRepr, DethRepr, EthernetRepr, Ext, ExtHeaders, ExtKind,
-    ExtRepr, IethRepr, ImmDtRepr, IpRepr, Ipv4Repr, Ipv6Repr, OPCODES, RdEthRepr, RethRepr,
-    UdpRepr, XrcEthRepr,
-};
+use offload_rdma_wire::wire::{EthernetRepr, IpRepr, Ipv4Repr, Ipv6Repr, OPCODES, UdpRepr};
 use offload_rdma_wire::{
     Auto, Backend, Frame, FrameBuilder, Icrc, Offsets, Opcode, Psn, Scalar, parse, wire::BthRepr,
 };
+mod common;
+use common::random_ext;
 use offload_testkit::{Rng, select_backends};
 
 fn engines() -> Vec<(&'static str, Auto)> {
@@ -34,53 +32,6 @@ fn engines() -> Vec<(&'static str, Auto)> {
             .map(|b| (b.name(), Auto::with_backend(b)))
             .collect(),
     )
-}
-
-/// A full set of ETHs with random values for `headers`.
-fn random_ext(rng: &mut Rng, headers: ExtHeaders) -> Ext {
-    let mut ext = Ext::default();
-    for kind in headers.iter() {
-        let (a, b, c, d) = (
-            rng.next_u64(),
-            rng.next_u64(),
-            rng.next_u64(),
-            rng.next_u64(),
-        );
-        ext.set(match kind {
-            ExtKind::RdEth => ExtRepr::RdEth(RdEthRepr {
-                ee_context: a as u32 & 0xFF_FFFF,
-            }),
-            ExtKind::Deth => ExtRepr::Deth(DethRepr {
-                q_key: a as u32,
-                src_qp: b as u32 & 0xFF_FFFF,
-            }),
-            ExtKind::XrcEth => ExtRepr::XrcEth(XrcEthRepr {
-                xrc_srq: a as u32 & 0xFF_FFFF,
-            }),
-            ExtKind::Reth => ExtRepr::Reth(RethRepr {
-                va: a,
-                r_key: b as u32,
-                dma_len: c as u32,
-            }),
-            ExtKind::AtomicEth => ExtRepr::AtomicEth(AtomicEthRepr {
-                va: a,
-                r_key: b as u32,
-                swap_add: c,
-                compare: d,
-            }),
-            ExtKind::Aeth => ExtRepr::Aeth(AethRepr {
-                syndrome: a as u8,
-                msn: Psn::new(b as u32),
-            }),
-            ExtKind::AtomicAckEth => ExtRepr::AtomicAckEth(AtomicAckEthRepr {
-                orig_remote_data: a,
-            }),
-            ExtKind::ImmDt => ExtRepr::ImmDt(ImmDtRepr { imm: a as u32 }),
-            ExtKind::Ieth => ExtRepr::Ieth(IethRepr { r_key: a as u32 }),
-            _ => ExtRepr::CnpPadding,
-        });
-    }
-    ext
 }
 
 /// An untagged frame of `opcode` (IPv4 or IPv6) with random headers and payload.

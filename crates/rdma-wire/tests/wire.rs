@@ -14,14 +14,14 @@
 use core::cmp::Ordering;
 
 use offload_rdma_wire::wire::{
-    AethRepr, AtomicAckEthRepr, AtomicEthRepr, Credits, DethRepr, EthernetRepr, Ext, ExtHeaders,
-    ExtKind, ExtRepr, IethRepr, ImmDtRepr, IpRepr, Ipv4Packet, Ipv4Repr, Ipv6Repr, NakCode,
-    OPCODES, Operation, Position, RdEthRepr, RethRepr, Syndrome, Transport, UdpRepr, VlanTag,
-    XrcEthRepr,
+    Credits, EthernetRepr, ExtHeaders, ExtKind, ImmDtRepr, IpRepr, Ipv4Packet, Ipv4Repr, Ipv6Repr,
+    NakCode, OPCODES, Operation, Position, Syndrome, Transport, UdpRepr, VlanTag,
 };
 use offload_rdma_wire::{
     Error, FrameBuilder, Icrc, Layer, Opcode, Psn, Scalar, parse, wire::BthRepr,
 };
+mod common;
+use common::random_ext;
 use offload_testkit::Rng;
 
 #[test]
@@ -136,53 +136,6 @@ fn opcode_table_spot_checks() {
     );
     assert_eq!(format!("{}", Opcode(0x0A)), "RC RDMA WRITE Only");
     assert_eq!(ExtHeaders::NONE.with(K::AtomicEth).with(K::Deth).size(), 36);
-}
-
-/// A full set of ETHs with random values for `headers`.
-fn random_ext(rng: &mut Rng, headers: ExtHeaders) -> Ext {
-    let mut ext = Ext::default();
-    for kind in headers.iter() {
-        let (a, b, c, d) = (
-            rng.next_u64(),
-            rng.next_u64(),
-            rng.next_u64(),
-            rng.next_u64(),
-        );
-        ext.set(match kind {
-            ExtKind::RdEth => ExtRepr::RdEth(RdEthRepr {
-                ee_context: a as u32 & 0xFF_FFFF,
-            }),
-            ExtKind::Deth => ExtRepr::Deth(DethRepr {
-                q_key: a as u32,
-                src_qp: b as u32 & 0xFF_FFFF,
-            }),
-            ExtKind::XrcEth => ExtRepr::XrcEth(XrcEthRepr {
-                xrc_srq: a as u32 & 0xFF_FFFF,
-            }),
-            ExtKind::Reth => ExtRepr::Reth(RethRepr {
-                va: a,
-                r_key: b as u32,
-                dma_len: c as u32,
-            }),
-            ExtKind::AtomicEth => ExtRepr::AtomicEth(AtomicEthRepr {
-                va: a,
-                r_key: b as u32,
-                swap_add: c,
-                compare: d,
-            }),
-            ExtKind::Aeth => ExtRepr::Aeth(AethRepr {
-                syndrome: a as u8,
-                msn: Psn::new(b as u32),
-            }),
-            ExtKind::AtomicAckEth => ExtRepr::AtomicAckEth(AtomicAckEthRepr {
-                orig_remote_data: a,
-            }),
-            ExtKind::ImmDt => ExtRepr::ImmDt(ImmDtRepr { imm: a as u32 }),
-            ExtKind::Ieth => ExtRepr::Ieth(IethRepr { r_key: a as u32 }),
-            _ => ExtRepr::CnpPadding,
-        });
-    }
-    ext
 }
 
 fn random_builder(rng: &mut Rng, opcode: Opcode) -> FrameBuilder {
