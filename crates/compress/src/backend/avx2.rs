@@ -48,32 +48,43 @@
 //! Adler-32 sums 32 bytes per step in vector lanes (see [`adler32_avx2`]). Deflate decoding
 //! is the shared safe decoder compiled with BMI2 around this backend's own fast loop,
 //! [`RawKernel`]: the safe loop's decoding on raw pointers, with the next symbol's table
-//! entry loaded before each refill. Against libdeflate 1.26 (one-shot, 4 MiB of each
-//! testkit kind compressed by libdeflate at levels 1 and 6, one process alternating the
-//! decoders, best of 40, shared 2-core Zen 3 VM, about ±3%): text 0.92-0.99x (the safe
-//! loop, same runs: 0.83-0.89x), logs 1.00-1.19x (0.92-1.09x), binary 0.85-0.90x
-//! (0.80-0.82x), random 0.97-1.00x (0.95-0.98x), mixed 0.89-0.92x (0.81-0.84x); streaming
-//! in 64 KiB output chunks 0.70-1.06x of libdeflate's one-shot speed (0.71-0.97x).
-//! Callgrind: about 10 % fewer instructions than the safe loop (text, level 6: 42.2M
-//! against 46.2M, table building included; libdeflate 42.9M) and about as many
-//! mispredicted branches. Tried and dropped: refilling before a distance only when fewer
+//! entry loaded before each refill, lengths and distances extracted with `bzhi` counting
+//! from the entry itself, and the output prefetched a stretch ahead of the stash's copy.
+//! Against libdeflate 1.26 (one-shot, 4 MiB of each testkit kind compressed by libdeflate
+//! at levels 1 and 6, one process alternating the decoders, best of 40, shared 2-core Zen 3
+//! VM, about ±3%), levels 1 / 6: text 0.99/1.03x, logs 1.05/1.17x, binary 0.90/0.91x,
+//! random 0.99/0.99x, mixed 0.91/0.93x (before the prefetch, `bzhi` and the table-builder
+//! changes, same runs: text 0.95/1.00x, logs 0.99/1.11x, binary 0.84/0.88x, mixed
+//! 0.89/0.90x); streaming in 64 KiB output chunks 0.71-1.01x of libdeflate's one-shot
+//! speed. Callgrind (table building included): 46.9M instructions against libdeflate's
+//! 44.6M for binary data at level 1 (54.4M before), 49.3M against 50.8M for text at level
+//! 1, 38.7M against 42.9M for text at level 6; a similar count of mispredicted branches in
+//! callgrind's simulation (up to 1.14x libdeflate's on binary data, where one literal
+//! branch's simulated mispredictions moved with the code layout). The rest of the gap on
+//! binary data is mostly the short-match moves: about 40 % of the loop's samples (`perf`,
+//! timer-based) sit on them, as on libdeflate's word moves, most on the second load
+//! (likely waiting for stores just made, which a VM without counters cannot confirm).
+//! Tried and dropped: refilling before a distance only when fewer
 //! than 39 bits remain (up to 11 % of those branches mispredicted on binary data), the
 //! input position as a pointer (the same code), one 32-byte move for short matches from 32
 //! or more back (no faster; a branch on the distance), building a short match's second half
 //! by a shuffle of bytes before the match so that no load waits for the first half's store
-//! (more instructions, no faster), four 8-byte moves for short matches (no faster).
+//! (more instructions, no faster), four 8-byte moves for short matches (no faster), the
+//! output pointer kept fixed across the stash's and the history's calls, both main tables
+//! read through one pointer to the decoder's state, the short-match test as one
+//! non-short-circuit condition (each the same instruction count in callgrind).
 
 use core::hint::cold_path;
 
 use core::arch::x86_64::{
-    __m256i, _MM_HINT_T0, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_prefetch,
-    _mm_set1_epi8, _mm_shuffle_epi8, _mm_storeu_si128, _mm256_add_epi32, _mm256_loadu_si256,
-    _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_sad_epu8, _mm256_set1_epi16, _mm256_setr_epi8,
-    _mm256_setzero_si256, _mm256_storeu_si256,
+    __m256i, _MM_HINT_T0, _bzhi_u64, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+    _mm_prefetch, _mm_set1_epi8, _mm_shuffle_epi8, _mm_storeu_si128, _mm256_add_epi32,
+    _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_sad_epu8,
+    _mm256_set1_epi16, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_storeu_si256,
 };
 
 use crate::deflate::inflate::{
-    Bits, FAST_IN, FAST_OUT, FastKernel, History, Stash, bad_dist, bad_litlen, sub_entry, value_of,
+    Bits, FAST_IN, FAST_OUT, FastKernel, History, Stash, bad_dist, bad_litlen, sub_entry,
 };
 use crate::deflate::tables::{
     DIST_TABLE_BITS, DOUBLE, END_OF_BLOCK, EXCEPTIONAL, LITERAL, LITLEN_TABLE_BITS, SUBTABLE,
@@ -82,6 +93,16 @@ use crate::engine::{Backend, Codec};
 use crate::lz4::block;
 use crate::{Error, deflate};
 
+/// How far ahead of the output position [`RawKernel`] prefetches, and how much: the
+/// stretch of the output that the stash's next `advance` copies aside (the stash keeps
+/// 1 KiB at a time). A large output is written once, front to back, so those bytes are
+/// usually not in cache yet and the copy waits for them; prefetched one stretch early,
+/// they arrive while the stretch before is decoded. Against the same code without the
+/// prefetch, in one process with libdeflate interleaved, best of 40 (shared 2-core Zen 3
+/// VM, about ±3%), 4 MiB per testkit kind at levels 1 and 6: 1-9 % faster one-shot
+/// decoding on text, logs, binary and mixed data, random unchanged; leaving the copy out
+/// altogether (a wrong decoder, as an experiment) gained about as much.
+const STASH_PREFETCH: usize = 1024;
 const LITLEN_MASK: u64 = (1 << LITLEN_TABLE_BITS) - 1;
 const DIST_MASK: u64 = (1 << DIST_TABLE_BITS) - 1;
 
@@ -662,9 +683,15 @@ const STEPS: [u8; 16] = {
 /// of the iteration's start; longer matches write only their own bytes), so the stash
 /// puts the caller's bytes back as it does for the safe loop.
 ///
-/// Its moves are AVX2 and SSSE3 instructions while `iterations` is a safe trait method: the
-/// type is private to this module and used only inside [`inflate_avx2`] and
-/// [`inflate_stream_fast_avx2`], which require those features (and inline it).
+/// Lengths and distances are extracted by [`value_bmi2`] (`bzhi` with the entry as its
+/// count: one mask fewer per value than the shared `value_of`, two per match); when the
+/// stash moves on, the output stretch after the new one is prefetched (see
+/// [`STASH_PREFETCH`]).
+///
+/// Its moves are AVX2 and SSSE3 instructions, its prefetches SSE and `bzhi` BMI2, while
+/// `iterations` is a safe trait method: the type is private to this module and used only
+/// inside [`inflate_avx2`] and [`inflate_stream_fast_avx2`], which require those features
+/// (and inline it).
 struct RawKernel;
 
 impl FastKernel for RawKernel {
@@ -755,6 +782,19 @@ impl FastKernel for RawKernel {
                     stash.advance(output, op);
                     // A fresh pointer: the stash has read the output through the slice.
                     dst = output.as_mut_ptr();
+                    // The stretch after this one, for the next `advance`.
+                    let mut at = STASH_PREFETCH;
+                    while at < 2 * STASH_PREFETCH {
+                        // SAFETY: a prefetch only hints and never faults, whatever the
+                        // address (computed without `add`'s in-bounds requirement); SSE is
+                        // there (see the type's comment).
+                        unsafe {
+                            _mm_prefetch::<_MM_HINT_T0>(
+                                dst.wrapping_add(op + at).cast_const().cast(),
+                            );
+                        }
+                        at += 64;
+                    }
                     continue 'stretches;
                 }
                 if ip > in_last {
@@ -804,7 +844,7 @@ impl FastKernel for RawKernel {
                         break 'stretches Err(bad_litlen(entry));
                     }
                 }
-                let len = value_of(entry, buf);
+                let len = value_bmi2(entry, buf);
                 consume!(entry);
                 // At least 14 bits held (56, less two literal entries and a length): the
                 // distance's main-table index.
@@ -823,7 +863,7 @@ impl FastKernel for RawKernel {
                         break 'stretches Err(bad_dist(dentry));
                     }
                 }
-                let d = value_of(dentry, buf);
+                let d = value_bmi2(dentry, buf);
                 consume!(dentry);
                 entry = litlen_entry!();
                 refill!();
@@ -858,6 +898,18 @@ impl FastKernel for RawKernel {
         *op_out = op;
         result
     }
+}
+
+/// `deflate::inflate`'s `value_of` (the value of a length or distance entry) with BMI2's
+/// `bzhi` counting the extra bits' end from the entry itself: it reads the count from the
+/// entry's low 8 bits, the bit total (bits 5..=7 are zero), so no mask comes before it.
+#[inline(always)]
+#[expect(clippy::cast_possible_truncation, reason = "at most 28 bits")]
+fn value_bmi2(entry: u32, buf: u64) -> usize {
+    // SAFETY: BMI2 is there: only `RawKernel` calls this, inside functions that require it
+    // (see its comment).
+    let extra = unsafe { _bzhi_u64(buf, entry) };
+    (entry >> 16) as usize + extra.wrapping_shr(entry >> 8) as usize
 }
 
 /// Writes the `len` bytes of a match at `to`, each a copy of the byte `d` before it. From 16

@@ -58,8 +58,7 @@
 use super::Inflater;
 use super::tables::{
     self, DIST_TABLE_BITS, DOUBLE, END_OF_BLOCK, EXCEPTIONAL, Kind, LITERAL, LITLEN_TABLE_BITS,
-    MAX_DIST_CODES, MAX_LITLEN_CODES, PRECODE_ORDER, PRECODE_TABLE_BITS, SUBTABLE, TOTAL_MASK,
-    UNASSIGNED,
+    MAX_DIST_CODES, MAX_LITLEN_CODES, PRECODE_ORDER, PRECODE_TABLE_BITS, SUBTABLE, UNASSIGNED,
 };
 use crate::Error;
 use crate::error::Corruption;
@@ -302,8 +301,14 @@ fn read_dynamic_header(state: &mut Inflater, bits: &mut Bits<'_>) -> Result<(), 
         // The code-length code is complete, so every entry is a symbol.
         let entry = state.precode[(bits.buf & PRECODE_MASK) as usize];
         bits.consume_entry(entry);
-        let (value, run) = match entry >> 16 {
-            sym @ 0..=15 => (low_byte(sym), 1),
+        let sym = entry >> 16;
+        if sym < 16 {
+            // Most symbols are single lengths: one store, no fill.
+            lens[i] = low_byte(sym);
+            i += 1;
+            continue;
+        }
+        let (value, run) = match sym {
             16 => {
                 let Some(&prev) = i.checked_sub(1).map(|p| &lens[p]) else {
                     return Err(Corruption::DeflateRepeatWithoutPrevious.into());
@@ -405,12 +410,19 @@ pub(crate) fn sub_entry(table: &[u32], pointer: u32, buf: u64, table_bits: u32) 
 }
 
 /// The value of a length or distance entry: base plus extra bits, which follow the code.
+///
+/// Both shift counts are taken from the entry modulo 64 (`wrapping_shl`, `wrapping_shr`),
+/// as x86 and AArch64 shifts take them: bits 5..=7 of the entry are zero, so `entry`
+/// counts the bit total, and a length or distance entry has none of the flags in bits
+/// 12..=13, so `entry >> 8` counts the code length (bit 14 and up fall outside the
+/// count). The second shift needs no mask of its own; the first keeps one (the AVX2
+/// backend's loop uses `bzhi`, which needs none either).
 #[inline(always)]
 #[expect(clippy::cast_possible_truncation, reason = "masked to at most 28 bits")]
 pub(crate) fn value_of(entry: u32, buf: u64) -> usize {
-    let total = entry & TOTAL_MASK;
-    let code_len = (entry >> 8) & 0xF;
-    (entry >> 16) as usize + ((buf & ((1u64 << total) - 1)) >> code_len) as usize
+    debug_assert_eq!(entry & (EXCEPTIONAL | SUBTABLE | END_OF_BLOCK | LITERAL), 0);
+    let extra = buf & 1u64.wrapping_shl(entry).wrapping_sub(1);
+    (entry >> 16) as usize + extra.wrapping_shr(entry >> 8) as usize
 }
 
 /// Decodes a distance (the buffer holds enough bits).
