@@ -53,21 +53,48 @@
 //! rare tag collisions) take the exact path: one [`Lookup::match_tags`] call over both
 //! buckets, then the compare of the packed key with each matching entry.
 //!
-//! Why not the [`Lookup`] kernels in the loop: a backend's kernels are `#[target_feature]`
-//! functions, which cannot be inlined into the portable loop, so each use is a call, and
-//! a probe is only a few dozen instructions. Measured on the 2-vCPU test machine (20
+//! Why not the [`Lookup`] kernels for the hash: a backend's kernels are `#[target_feature]`
+//! functions, which cannot be inlined into portable code (the single lookup's walk), so
+//! each use is a call, and a probe is only a few dozen instructions. Measured on the 2-vCPU test machine (20
 //! subtables of 50 IPv4 rules, batches of 64, best of 60 runs, noisy): hashing the packed
 //! key with [`Lookup::crc32c`] gave 5.9 to 9.3 M lookups/s, the inline hash 12.2 to 12.6.
 //!
-//! A batch lookup ([`Classifier::lookup_batch`], up to 64 keys) walks key by key: each key
-//! goes through the subtables in rank order until its walk ends. Walking subtable by
-//! subtable instead (all unresolved keys of the batch through one subtable, then the next,
-//! as OVS's `dpcls` does) was measured slower here: 20 subtables of 1 000 IPv4 rules,
-//! without the filter, 10.2 to 10.8 M lookups/s against 11.6 by key; with 200 rules each,
-//! 13.6 to 14.4 against 16.0 to 16.2 (a key's words stay in registers across subtables,
-//! and the out-of-order core already overlaps the probes of successive subtables, which
-//! do not depend on each other). With the filter the key-by-key walk gives 14.5 M
-//! lookups/s on the 1 000-rule set (32 KiB filter), 15.2 with a 64 KiB one.
+//! A batch lookup ([`Classifier::lookup_batch`], up to 64 keys) walks key by key in
+//! [`Mode::Priority`]: each key goes through the subtables in rank order until its walk
+//! ends. In [`Mode::FirstMatch`] it runs in passes over the batch, compiled once per
+//! backend through [`Lookup::specialize`] (so the tag compare and the prefetches are
+//! inlined):
+//!
+//! 1. **Filter, subtable by subtable**: every key still without a candidate is hashed for
+//!    the subtable (two subtables at a time for short dense masks) and tested against the
+//!    filter, with no branch per key (the keys that pass come out as a bit mask); the
+//!    first subtable that lets a key through is its candidate, and that bucket is
+//!    prefetched. Nothing here touches the table.
+//! 2. **Tags**: per key with a candidate, the tag compare in its bucket and a prefetch of
+//!    the entry of the first matching slot.
+//! 3. **Key**: the entry of pass 2 compared with the packed key (nearly always the rule);
+//!    otherwise the full probe of that subtable. A key still without a rule (a filter
+//!    false positive: with 20 subtables about one key in five meets one) looks for its
+//!    next candidate from the following subtable on, key by key, and passes 2 and 3 run
+//!    again for those keys.
+//!
+//! The filter only skips probes that would miss, so every key gets the rule and subtable of
+//! the key-by-key walk (the tests compare the two on every backend, also with a one-word
+//! filter, where nearly every probe is a false positive). The first attempt at walking
+//! subtable by subtable (OVS `dpcls` style, with the whole probe, branches and bucket reads
+//! inline) was slower than by key here: 20 subtables of 1 000 IPv4 rules, without the
+//! filter, 10.2 to 10.8 M lookups/s against 11.6 by key. What pays is keeping the table
+//! out of the filter loop, so the cache misses of a batch's buckets and entries overlap,
+//! and the loop itself short. Measured on the AMD EPYC (Zen 3) 2-vCPU KVM guest, the
+//! `flow/classifier_20x1000` set (20 masks x 1 000 rules, 32 KiB filter, batches of 64)
+//! against its hashbrown tuple-space peer, interleaved, best of 50 runs each, as the peer's
+//! time over ours: key by key 1.85 to 1.94; the filter pass by subtable 1.97 to 2.0; with
+//! the key compare straight on pass 2's entry 2.28 to 2.34; with false positives going
+//! round the passes again instead of finishing key by key 2.45 to 2.5; with two subtables
+//! per filter pass over the keys (dense masks of at most 16 bytes: a key's words loaded
+//! once for both) 2.6 to 2.7. Tried and not kept: four subtables per pass (no better than
+//! two), a third filter bit per rule (fewer false positives, more work per probe: no
+//! change).
 //!
 //! # Modes
 //!
@@ -186,10 +213,17 @@
 
 #![forbid(unsafe_code)]
 
-use crate::{Auto, Bucket, Entry, Error, FlowId, FlowKey, FlowTable, Key, Lookup};
+use crate::{Auto, Bucket, Entry, Error, FlowId, FlowKey, FlowTable, Key, Lookup, LookupTask};
 
 /// The largest batch of [`Classifier::lookup_batch`] (the table's bulk limit).
 const BULK: usize = 64;
+
+/// Subtables the filter pass of a FirstMatch batch takes at once (see
+/// `Classifier::filter_pass_group`).
+const GROUP: usize = 2;
+
+/// No entry: never an entry index (a table has at most 2^32 - 2 entries).
+const NO_ENTRY: u32 = u32::MAX;
 
 /// Most subtable descriptors: ids are `u16`.
 const MAX_SUBTABLES: usize = 1 << 16;
@@ -809,7 +843,14 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
     /// buckets (the other one only matters when flows of `b` overflowed there); the
     /// entries of matching occupied slots are compared with the packed key.
     #[inline(always)]
-    fn confirm(&self, s: &Subtable<N>, key: &[u8; N], h: u32, b: &Bucket) -> Option<FlowId> {
+    fn confirm<Lk: Lookup>(
+        &self,
+        lk: &Lk,
+        s: &Subtable<N>,
+        key: &[u8; N],
+        h: u32,
+        b: &Bucket,
+    ) -> Option<FlowId> {
         let mk = MaskedKey {
             bytes: s.pack(key),
             subtable: s.id,
@@ -821,10 +862,7 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
             None
         };
         let o = other.unwrap_or(b);
-        let m = self
-            .table
-            .lookup_kernels()
-            .match_tags(b.tag_array(), o.tag_array(), tag);
+        let m = lk.match_tags(b.tag_array(), o.tag_array(), tag);
         for (bucket, bits) in [(b, m & 0xFF), (o, if other.is_some() { m >> 8 } else { 0 })] {
             #[expect(clippy::cast_possible_truncation, reason = "8 bits")]
             let mut c = bits as u8 & bucket.occupancy();
@@ -841,7 +879,7 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
 
     /// The rule of subtable `s` that `key` matches.
     #[inline(always)]
-    fn probe_one(&self, s: &Subtable<N>, key: &[u8; N]) -> Option<FlowId> {
+    fn probe_one<Lk: Lookup>(&self, lk: &Lk, s: &Subtable<N>, key: &[u8; N]) -> Option<FlowId> {
         let h = s.hash(key);
         if !self.filter_has(h) {
             return None;
@@ -851,7 +889,7 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
         if !may_hold(b, h) {
             return None;
         }
-        self.confirm(s, key, h, b)
+        self.confirm(lk, s, key, h, b)
     }
 
     /// The match of rule `id` (which the table just returned).
@@ -1113,6 +1151,14 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
         }
         let out = out.get_mut(..n).unwrap_or_default();
         out.fill(None);
+        if self.mode == Mode::FirstMatch {
+            return Ok(self.table.lookup_kernels().specialize(WalkFirstMatch {
+                classifier: self,
+                keys,
+                out,
+                at,
+            }));
+        }
         let mut found = 0u64;
         for (i, ((k, o), a)) in keys
             .iter()
@@ -1131,13 +1177,295 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
         Ok(found)
     }
 
+    /// The batch walk of [`Mode::FirstMatch`] in passes over the batch, so that the cache
+    /// misses of different keys overlap instead of being paid one after the other (the
+    /// key-by-key walk waits for each key's bucket, then its entry, before the next key's
+    /// probes can retire); see the module documentation:
+    ///
+    /// 1. subtable by subtable in rank order, every key without a candidate through the
+    ///    filter only (hash, one filter word: no table access, no branch per key); the
+    ///    first subtable that lets a key through is its candidate, its bucket prefetched;
+    /// 2. per key with a candidate, the tag compare in that bucket, and a prefetch of the
+    ///    entry of the first matching slot;
+    /// 3. per such key, that entry compared with the packed key, else the full probe of
+    ///    the candidate ([`confirm`](Self::confirm) from the stored hash); a key without a
+    ///    rule there (a filter false positive) gets its next candidate, key by key from the
+    ///    following subtable, and those keys go through passes 2 and 3 again.
+    ///
+    /// The filter rejects exactly the probes [`probe_one`](Self::probe_one) would reject
+    /// first, so every key gets the same subtable and rule as in the key-by-key walk.
+    #[inline(always)]
+    fn walk_first_match<Lk: Lookup>(
+        &self,
+        lk: &Lk,
+        keys: &[Key<N>],
+        out: &mut [Option<Match<V>>],
+        at: &mut [u16; BULK],
+    ) -> u64 {
+        let subs = self.active_subtables();
+        // Per key: the rank position of its first candidate subtable (`subs.len()`: none)
+        // and that probe's 64-bit hash.
+        #[expect(clippy::cast_possible_truncation, reason = "below 2^16 subtables")]
+        let mut cand = [subs.len() as u16; BULK];
+        let mut hashes = [0u64; BULK];
+        let n = keys.len().min(BULK);
+        let mut pending = u64::MAX >> (BULK - n.max(1));
+        if n == 0 {
+            pending = 0;
+        }
+        let mut p = 0;
+        while pending != 0 {
+            let Some(s) = subs.get(p) else { break };
+            // Two subtables per pass over the keys when both are dense and of at most two
+            // words (the key's words are loaded once, the loop runs half as often).
+            let dense = |g: usize| {
+                N <= 16
+                    && subs
+                        .get(p..p + g)
+                        .is_some_and(|r| r.iter().all(|s| s.dense))
+            };
+            let mut passes = [0u64; GROUP];
+            let step = if let Some(g) = subs.get(p..).and_then(<[_]>::first_chunk::<GROUP>)
+                && dense(GROUP)
+            {
+                passes = self.filter_pass_group(g, keys, pending, &mut hashes);
+                GROUP
+            } else {
+                passes[0] = self.filter_pass(s, keys, pending, &mut hashes);
+                1
+            };
+            let mut earlier = 0u64;
+            for pass in &mut passes {
+                *pass &= !earlier;
+                earlier |= *pass;
+            }
+            for (q, mut pass) in passes.into_iter().enumerate() {
+                pending &= !pass;
+                while pass != 0 {
+                    let i = pass.trailing_zeros() as usize;
+                    pass &= pass - 1;
+                    #[expect(clippy::cast_possible_truncation, reason = "below 2^16 subtables")]
+                    let pos = (p + q) as u16;
+                    cand[i & (BULK - 1)] = pos;
+                    if let Some(b) = self.table.primary_bucket(fold32(hashes[i & (BULK - 1)])) {
+                        lk.prefetch(b);
+                    }
+                }
+            }
+            p += step;
+        }
+        // The keys with a candidate subtable (their walk goes on in passes 2 and 3).
+        let mut live = 0u64;
+        for (i, &c) in cand.iter().enumerate().take(n) {
+            live |= u64::from(usize::from(c) < subs.len()) << i;
+        }
+        let mut found = 0u64;
+        while live != 0 {
+            // Pass 2. Per key: the entry of the first occupied slot of its candidate's
+            // bucket with its tag (`NO_ENTRY` without one).
+            let mut first = [NO_ENTRY; BULK];
+            let mut bits = live;
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let h = fold32(hashes[i & (BULK - 1)]);
+                let Some(b) = self.table.primary_bucket(h) else {
+                    continue;
+                };
+                let tag = (h >> 16) as u16;
+                let m = b
+                    .tag_array()
+                    .iter()
+                    .enumerate()
+                    .fold(0u8, |m, (j, &t)| m | u8::from(t == tag) << j)
+                    & b.occupancy();
+                if m != 0 {
+                    let f = b.slot_entry(m.trailing_zeros() as usize);
+                    first[i & (BULK - 1)] = f;
+                    self.table.prefetch_entry_at(lk, f);
+                }
+            }
+            // Pass 3: the probe of the candidate subtable; a key it does not resolve (a
+            // filter false positive) goes on to its next candidate.
+            let mut retry = 0u64;
+            let mut bits = live;
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let pos = usize::from(cand[i & (BULK - 1)]);
+                let (Some(k), Some(o), Some(s)) = (keys.get(i), out.get_mut(i), subs.get(pos))
+                else {
+                    continue;
+                };
+                // The rule, nearly always: the entry of the first tag match holds the packed
+                // key. A key is in the table at most once, so this is the entry `confirm`
+                // would find.
+                let mk = MaskedKey {
+                    bytes: s.pack(&k.0),
+                    subtable: s.id,
+                };
+                let f = first[i & (BULK - 1)];
+                let m = match self.table.entry_at(f) {
+                    Some((e, d)) if *e == mk => Some(Match {
+                        rule: RuleId(f),
+                        priority: d.priority,
+                        value: d.value,
+                    }),
+                    _ => {
+                        let h = fold32(hashes[i & (BULK - 1)]);
+                        self.table
+                            .primary_bucket(h)
+                            .filter(|b| may_hold(b, h))
+                            .and_then(|b| self.confirm(lk, s, &k.0, h, b))
+                            .and_then(|id| self.matched(id))
+                    }
+                };
+                if let Some(m) = m {
+                    *o = Some(m);
+                    found |= 1 << i;
+                    #[expect(clippy::cast_possible_truncation, reason = "below 2^16 subtables")]
+                    let pos = pos as u16;
+                    at[i & (BULK - 1)] = pos;
+                } else {
+                    retry |= 1 << i;
+                }
+            }
+            // Pass 1 again for those, key by key from the subtable after their candidate.
+            live = 0;
+            while retry != 0 {
+                let i = retry.trailing_zeros() as usize;
+                retry &= retry - 1;
+                let Some(k) = keys.get(i) else { continue };
+                let from = usize::from(cand[i & (BULK - 1)]) + 1;
+                let rest = subs.get(from..).unwrap_or_default();
+                for (p, s) in rest.iter().enumerate() {
+                    let h = s.hash(&k.0);
+                    if self.filter_has(h) {
+                        #[expect(clippy::cast_possible_truncation, reason = "below 2^16")]
+                        let pos = (from + p) as u16;
+                        cand[i & (BULK - 1)] = pos;
+                        hashes[i & (BULK - 1)] = h;
+                        live |= 1 << i;
+                        if let Some(b) = self.table.primary_bucket(fold32(h)) {
+                            lk.prefetch(b);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Pass 1 of [`walk_first_match`](Self::walk_first_match) for subtable `s`: the hash
+    /// of every key of `pending` (bit `i` for `keys[i]`) into `hashes`, and the keys the
+    /// filter lets through, as bits. The same test as [`filter_has`](Self::filter_has),
+    /// with the two bits shifted down instead of a mask built (fewer instructions per
+    /// probe, which is what this loop is bound by), and for dense masks of at most two
+    /// words the mask words and hash constants held in locals across the keys.
+    #[inline(always)]
+    fn filter_pass(
+        &self,
+        s: &Subtable<N>,
+        keys: &[Key<N>],
+        pending: u64,
+        hashes: &mut [u64; BULK],
+    ) -> u64 {
+        let filter: &[u64] = self.filter;
+        let fmask = self.filter_mask;
+        let test = |h: u64| -> u64 {
+            let x = filter
+                .get((h >> 32) as usize & fmask)
+                .copied()
+                .unwrap_or(u64::MAX);
+            (x >> (h & 63)) & (x >> (h >> 58)) & 1
+        };
+        let mut left = pending;
+        let mut pass = 0u64;
+        if s.dense && N <= 16 {
+            // `hash_dense` unrolled: one multiply of the two masked words (the second is
+            // 0 for keys of one word, as `hash_dense`'s lone last word pairs with 0).
+            let (m0, m1, start, salt) = (word(&s.mask, 0), word(&s.mask, 1), s.start, s.salt);
+            while left != 0 {
+                let i = left.trailing_zeros() as usize;
+                left &= left - 1;
+                let h = keys.get(i).map_or(0, |k| {
+                    fold_mul((word(&k.0, 0) & m0) ^ start, (word(&k.0, 1) & m1) ^ salt)
+                });
+                hashes[i & (BULK - 1)] = h;
+                pass |= test(h) << i;
+            }
+        } else {
+            while left != 0 {
+                let i = left.trailing_zeros() as usize;
+                left &= left - 1;
+                let h = keys.get(i).map_or(0, |k| s.hash(&k.0));
+                hashes[i & (BULK - 1)] = h;
+                pass |= test(h) << i;
+            }
+        }
+        pass
+    }
+
+    /// [`filter_pass`](Self::filter_pass) for `G` dense subtables `subs` of at most two
+    /// words at once (each key's words loaded once for all of them): per subtable, the keys
+    /// it lets through, as bits; `hashes` gets a key's hash for the first of them that lets
+    /// it through (for the last when none does).
+    #[inline(always)]
+    fn filter_pass_group<const G: usize>(
+        &self,
+        subs: &[Subtable<N>; G],
+        keys: &[Key<N>],
+        pending: u64,
+        hashes: &mut [u64; BULK],
+    ) -> [u64; G] {
+        let filter: &[u64] = self.filter;
+        let fmask = self.filter_mask;
+        let test = |h: u64| -> u64 {
+            let x = filter
+                .get((h >> 32) as usize & fmask)
+                .copied()
+                .unwrap_or(u64::MAX);
+            (x >> (h & 63)) & (x >> (h >> 58)) & 1
+        };
+        let c: [(u64, u64, u64, u64); G] = core::array::from_fn(|j| {
+            (
+                word(&subs[j].mask, 0),
+                word(&subs[j].mask, 1),
+                subs[j].start,
+                subs[j].salt,
+            )
+        });
+        let mut left = pending;
+        let mut passes = [0u64; G];
+        while left != 0 {
+            let i = left.trailing_zeros() as usize;
+            left &= left - 1;
+            let Some(k) = keys.get(i) else { continue };
+            let (k0, k1) = (word(&k.0, 0), word(&k.0, 1));
+            let mut chosen = 0;
+            for j in (0..G).rev() {
+                let (m0, m1, start, salt) = c[j];
+                let h = fold_mul((k0 & m0) ^ start, (k1 & m1) ^ salt);
+                let t = test(h);
+                if t != 0 || j == G - 1 {
+                    chosen = h;
+                }
+                passes[j] |= t << i;
+            }
+            hashes[i & (BULK - 1)] = chosen;
+        }
+        passes
+    }
+
     /// The match of `key` and the rank position of its subtable.
     #[inline(always)]
     fn classify(&self, key: &[u8; N]) -> Option<(Match<V>, usize)> {
+        let lk = &self.table.lookup_kernels();
         let subs = self.active_subtables();
         if self.mode == Mode::FirstMatch {
             return subs.iter().enumerate().find_map(|(pos, s)| {
-                let id = self.probe_one(s, key)?;
+                let id = self.probe_one(lk, s, key)?;
                 Some((self.matched(id)?, pos))
             });
         }
@@ -1148,7 +1476,7 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
             {
                 break; // Sorted by highest priority: no later subtable can win.
             }
-            let Some(m) = self.probe_one(s, key).and_then(|id| self.matched(id)) else {
+            let Some(m) = self.probe_one(lk, s, key).and_then(|id| self.matched(id)) else {
                 continue;
             };
             if best.is_none_or(|(b, _)| beats(&m, &b)) {
@@ -1209,6 +1537,26 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
         for s in subs.iter_mut() {
             s.hits = 0;
         }
+    }
+}
+
+/// The [`Mode::FirstMatch`] batch walk as a [`LookupTask`], so that it runs on the
+/// concrete backend with its kernels (the tag compare of a candidate, the prefetches)
+/// inlined (see [`Lookup::specialize`]).
+struct WalkFirstMatch<'a, 'c, 's, const N: usize, V, L> {
+    classifier: &'c Classifier<'s, N, V, L>,
+    keys: &'a [Key<N>],
+    out: &'a mut [Option<Match<V>>],
+    at: &'a mut [u16; BULK],
+}
+
+impl<const N: usize, V: Copy, L: Lookup> LookupTask for WalkFirstMatch<'_, '_, '_, N, V, L> {
+    type Output = u64;
+
+    #[inline(always)]
+    fn run<Lk: Lookup>(self, lk: Lk) -> u64 {
+        self.classifier
+            .walk_first_match(&lk, self.keys, self.out, self.at)
     }
 }
 

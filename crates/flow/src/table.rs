@@ -752,6 +752,12 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         self.buckets.get(self.place(hash).b2)
     }
 
+    /// A prefetch of entry `idx`'s key (crate-internal: the classifier's probe pipeline).
+    #[inline(always)]
+    pub(crate) fn prefetch_entry_at<Lk: Lookup>(&self, lk: &Lk, idx: u32) {
+        self.prefetch_entry(lk, idx);
+    }
+
     /// Key and value of entry `idx` if it is in use.
     #[inline(always)]
     pub(crate) fn entry_at(&self, idx: u32) -> Option<(&K, &V)> {
