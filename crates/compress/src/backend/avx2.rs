@@ -1411,13 +1411,7 @@ unsafe fn parse_fast_avx2(
                 rec.matched_unsplit(best_len, best_dist);
                 misses = 0;
                 let end = pos + best_len;
-                let mut q = pos + 1;
-                while q < end {
-                    let h = hash4(word(q), bits) & HASH_MASK;
-                    *tab.add(2 * h + 1) = *tab.add(2 * h);
-                    *tab.add(2 * h) = pos16(q);
-                    q += 1;
-                }
+                insert_raw(src, tab, bits, pos + 1, end);
                 pos = end;
                 h = hash4(word(pos), bits) & HASH_MASK;
                 if rec.full() {
@@ -1467,15 +1461,8 @@ unsafe fn parse_fast_avx2(
                 rec.matched_unsplit(best_len, best_dist);
                 misses = 0;
                 let end = pos + best_len;
-                let stop = end.min(hash_end);
                 // Positions `pos + 1 .. stop`, each below `hash_end`.
-                let mut q = pos + 1;
-                while q < stop {
-                    let h = hash4(word(q), bits) & HASH_MASK;
-                    *tab.add(2 * h + 1) = *tab.add(2 * h);
-                    *tab.add(2 * h) = pos16(q);
-                    q += 1;
-                }
+                insert_raw(src, tab, bits, pos + 1, end.min(hash_end));
                 pos = end;
                 if pos < hash_end {
                     h = hash4(word(pos), bits) & HASH_MASK;
@@ -1499,6 +1486,24 @@ unsafe fn parse_fast_avx2(
         }
     }
     (pos, rec.finish())
+}
+
+/// Level 1's insertion of the positions `from..to` (each with 4 readable bytes) at the
+/// front of their buckets, without searching.
+///
+/// # Safety
+/// `src + to + 3` readable, `tab` the level-1 table (`2 << HASH_BITS_MAX` entries at least).
+#[inline(always)]
+unsafe fn insert_raw(src: *const u8, tab: *mut u16, bits: u32, from: usize, to: usize) {
+    use deflate::compress::{HASH_MASK, hash4, pos16};
+    // SAFETY: the words end by `to + 3`; indices are masked to `HASH_MASK`.
+    unsafe {
+        for q in from..to {
+            let h = hash4(src.add(q).cast::<u32>().read_unaligned(), bits) & HASH_MASK;
+            *tab.add(2 * h + 1) = *tab.add(2 * h);
+            *tab.add(2 * h) = pos16(q);
+        }
+    }
 }
 
 /// Level 1's search at `pos` (below `hash_end`, its 16-bit form `p`, its word `cur`) over
