@@ -616,9 +616,8 @@ impl<'s> Recorder<'s> {
 
     #[inline(always)]
     pub(crate) fn literal(&mut self, b: u8) {
-        self.litlen_freq[usize::from(b)] += 1;
         self.split.literal(b);
-        self.litrun += 1;
+        self.literal_unsplit(b);
     }
 
     /// Whether the block should end before `pos` (`start` its first byte, `len` the data).
