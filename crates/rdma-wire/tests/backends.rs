@@ -13,17 +13,9 @@
 )]
 
 use offload_rdma_wire::{Auto, Backend, ICRC_SEED, Icrc, Scalar};
-use offload_testkit::{Rng, select_backends};
-
-fn engines() -> Vec<(&'static str, Auto)> {
-    select_backends(
-        "offload-rdma-wire",
-        Backend::ALL
-            .into_iter()
-            .map(|b| (b.name(), Auto::with_backend(b)))
-            .collect(),
-    )
-}
+mod common;
+use common::{engines, masked_bits};
+use offload_testkit::Rng;
 
 /// CRC-32/ISO-HDLC from the definition, one bit at a time.
 fn naive(crc: u32, data: &[u8]) -> u32 {
@@ -157,18 +149,10 @@ fn crc32_parts_on_whole_32_byte_units() {
 /// The ICRC from its definition: CRC-32 over 8 bytes of 0xFF, the masked IP, UDP and BTH
 /// headers and the rest, bit at a time.
 fn naive_icrc(packet: &[u8]) -> u32 {
-    let masked: &[usize] = if packet[0] >> 4 == 4 {
-        &[1, 8, 10, 11, 26, 27, 32]
-    } else {
-        &[1, 2, 3, 7, 46, 47, 52]
-    };
     let mut m = vec![0xFF; 8];
     m.extend_from_slice(packet);
-    for &at in masked {
-        m[8 + at] = 0xFF;
-    }
-    if packet[0] >> 4 == 6 {
-        m[8] |= 0x0F;
+    for (at, mask) in masked_bits(packet[0] >> 4 == 6) {
+        m[8 + at] |= mask;
     }
     naive(0, &m)
 }

@@ -16,76 +16,22 @@
     reason = "test code: a panic is a failure, and bytes are built from small indices"
 )]
 
-use offload_rdma_wire::wire::{EthernetRepr, IpRepr, Ipv4Repr, Ipv6Repr, OPCODES, UdpRepr};
-use offload_rdma_wire::{
-    Auto, Backend, Frame, FrameBuilder, Icrc, Offsets, Opcode, Psn, Scalar, parse, wire::BthRepr,
-};
+use offload_rdma_wire::wire::OPCODES;
+use offload_rdma_wire::{Auto, Frame, Icrc, Offsets, Opcode, Scalar, parse};
 mod common;
-use common::random_ext;
-use offload_testkit::{Rng, select_backends};
+use common::{emit_vec, engines, random_builder};
+use offload_testkit::Rng;
 
-fn engines() -> Vec<(&'static str, Auto)> {
-    select_backends(
-        "offload-rdma-wire",
-        Backend::ALL
-            .into_iter()
-            .map(|b| (b.name(), Auto::with_backend(b)))
-            .collect(),
-    )
-}
-
-/// An untagged frame of `opcode` (IPv4 or IPv6) with random headers and payload.
+/// An untagged frame of `opcode` with random headers and payload.
 fn random_frame(rng: &mut Rng, opcode: Opcode) -> Vec<u8> {
-    let info = opcode.info().unwrap();
-    let ip = if rng.below(2) == 0 {
-        IpRepr::Ipv4(Ipv4Repr {
-            tos: rng.next_u64() as u8,
-            ident: rng.next_u64() as u16,
-            flags: rng.below(2) as u8 * 2,
-            ttl: rng.next_u64() as u8,
-            protocol: 0,
-            src: [10, 0, 0, 1],
-            dst: [10, 0, 0, rng.next_u64() as u8],
-            payload_len: 0,
-        })
+    let mut b = random_builder(rng, opcode);
+    b.ethernet.vlan = None;
+    let len = if opcode.info().unwrap().payload {
+        rng.below(300)
     } else {
-        IpRepr::Ipv6(Ipv6Repr {
-            traffic_class: rng.next_u64() as u8,
-            flow_label: rng.next_u64() as u32 & 0xF_FFFF,
-            next_header: 0,
-            hop_limit: rng.next_u64() as u8,
-            src: [0xFD; 16],
-            dst: [0xFE; 16],
-            payload_len: 0,
-        })
+        0
     };
-    let r = rng.next_u64();
-    let mut bth = BthRepr::new(opcode, r as u32, Psn::new((r >> 32) as u32));
-    bth.fecn = r & 8 != 0;
-    bth.resv6a = (r >> 5) as u8 & 0x3F;
-    let b = FrameBuilder {
-        ethernet: EthernetRepr {
-            dst: [2, 0, 0, 0, 0, 2],
-            src: [2, 0, 0, 0, 0, 1],
-            vlan: None,
-            ethertype: 0,
-        },
-        ip,
-        udp: UdpRepr {
-            src_port: 0xC000 | rng.next_u64() as u16,
-            dst_port: 0,
-            checksum: rng.below(2) as u16,
-            payload_len: 0,
-        },
-        bth,
-        ext: random_ext(rng, info.headers),
-    };
-    let len = if info.payload { rng.below(300) } else { 0 };
-    let payload = rng.bytes(len);
-    let mut buf = vec![0u8; b.buffer_len(len).unwrap()];
-    let n = b.emit(&Scalar, &payload, &mut buf).unwrap();
-    buf.truncate(n);
-    buf
+    emit_vec(&b, &rng.bytes(len))
 }
 
 /// `frame` with an 802.1Q tag after the MAC addresses.

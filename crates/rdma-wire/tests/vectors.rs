@@ -15,8 +15,9 @@
 )]
 
 use offload_rdma_wire::wire::{Credits, ExtRepr, IpRepr, NakCode, Syndrome};
-use offload_rdma_wire::{Auto, Backend, Error, Icrc, Layer, Scalar, parse};
-use offload_testkit::select_backends;
+use offload_rdma_wire::{Error, Icrc, Layer, Scalar, parse};
+mod common;
+use common::{engines, masked_bits};
 
 mod scapy {
     #![allow(unreachable_pub, reason = "generated test data")]
@@ -37,16 +38,6 @@ fn sampled() -> impl Iterator<Item = &'static Vector> {
 /// (an untagged IPv4 frame, a tagged IPv6 one with pad 2, a tagged IPv4 one with pad 1).
 fn few() -> impl Iterator<Item = &'static Vector> {
     VECTORS.iter().step_by(if cfg!(miri) { 57 } else { 1 })
-}
-
-fn engines() -> Vec<(&'static str, Auto)> {
-    select_backends(
-        "offload-rdma-wire",
-        Backend::ALL
-            .into_iter()
-            .map(|b| (b.name(), Auto::with_backend(b)))
-            .collect(),
-    )
 }
 
 /// The values of one parsed header in the order the design's JSON uses.
@@ -182,32 +173,6 @@ fn udp_checksums_in_scapy_frames_are_checked_and_reproduced() {
         }
     }
     assert!(checked > if cfg!(miri) { 3 } else { 80 });
-}
-
-/// Byte offsets (from the IP header) and masks of the bits the ICRC ignores.
-fn masked_bits(ipv6: bool) -> Vec<(usize, u8)> {
-    if ipv6 {
-        vec![
-            (0, 0x0F),
-            (1, 0xFF),
-            (2, 0xFF),
-            (3, 0xFF),
-            (7, 0xFF),
-            (46, 0xFF),
-            (47, 0xFF),
-            (52, 0xFF),
-        ]
-    } else {
-        vec![
-            (1, 0xFF),
-            (8, 0xFF),
-            (10, 0xFF),
-            (11, 0xFF),
-            (26, 0xFF),
-            (27, 0xFF),
-            (32, 0xFF),
-        ]
-    }
 }
 
 #[test]

@@ -14,14 +14,12 @@
 use core::cmp::Ordering;
 
 use offload_rdma_wire::wire::{
-    Credits, EthernetRepr, ExtHeaders, ExtKind, ImmDtRepr, IpRepr, Ipv4Packet, Ipv4Repr, Ipv6Repr,
-    NakCode, OPCODES, Operation, Position, Syndrome, Transport, UdpRepr, VlanTag,
+    Credits, ExtHeaders, ExtKind, ImmDtRepr, IpRepr, Ipv4Packet, Ipv4Repr, NakCode, OPCODES,
+    Operation, Position, Syndrome, Transport, VlanTag,
 };
-use offload_rdma_wire::{
-    Error, FrameBuilder, Icrc, Layer, Opcode, Psn, Scalar, parse, wire::BthRepr,
-};
+use offload_rdma_wire::{Error, Icrc, Layer, Opcode, Psn, Scalar, parse};
 mod common;
-use common::random_ext;
+use common::{emit_vec, random_builder};
 use offload_testkit::Rng;
 
 #[test]
@@ -138,61 +136,6 @@ fn opcode_table_spot_checks() {
     assert_eq!(ExtHeaders::NONE.with(K::AtomicEth).with(K::Deth).size(), 36);
 }
 
-fn random_builder(rng: &mut Rng, opcode: Opcode) -> FrameBuilder {
-    let info = opcode.info().unwrap();
-    let mut addr = [0u8; 16];
-    rng.fill(&mut addr);
-    let ip = if rng.below(2) == 0 {
-        IpRepr::Ipv4(Ipv4Repr {
-            tos: rng.next_u64() as u8,
-            ident: rng.next_u64() as u16,
-            flags: 2,
-            ttl: rng.next_u64() as u8,
-            protocol: 0,
-            src: [10, 0, 0, 1],
-            dst: [addr[0], addr[1], addr[2], addr[3]],
-            payload_len: 0,
-        })
-    } else {
-        IpRepr::Ipv6(Ipv6Repr {
-            traffic_class: rng.next_u64() as u8,
-            flow_label: rng.next_u64() as u32 & 0xF_FFFF,
-            next_header: 0,
-            hop_limit: rng.next_u64() as u8,
-            src: [0xFD; 16],
-            dst: addr,
-            payload_len: 0,
-        })
-    };
-    let r = rng.next_u64();
-    let mut bth = BthRepr::new(opcode, r as u32, Psn::new((r >> 32) as u32));
-    bth.solicited = r & 1 != 0;
-    bth.migreq = r & 2 != 0;
-    bth.ack_req = r & 4 != 0;
-    bth.fecn = r & 8 != 0;
-    bth.becn = r & 16 != 0;
-    bth.resv6a = (r >> 5) as u8 & 0x3F;
-    bth.resv7 = (r >> 11) as u8 & 0x7F;
-    bth.p_key = (r >> 18) as u16;
-    FrameBuilder {
-        ethernet: EthernetRepr {
-            dst: [2, 0, 0, 0, 0, 2],
-            src: [2, 0, 0, 0, 0, 1],
-            vlan: (rng.below(2) == 0).then(|| VlanTag::new(rng.below(4096) as u16, 5)),
-            ethertype: 0,
-        },
-        ip,
-        udp: UdpRepr {
-            src_port: 0xC000 | rng.next_u64() as u16,
-            dst_port: 0,
-            checksum: rng.below(2) as u16,
-            payload_len: 0,
-        },
-        bth,
-        ext: random_ext(rng, info.headers),
-    }
-}
-
 #[test]
 fn builder_round_trips_every_opcode() {
     let mut rng = Rng::new(5);
@@ -284,7 +227,7 @@ fn builder_rejects_wrong_headers_and_payloads() {
     assert!(out == vec![0u8; out.len()], "nothing written on error");
 }
 
-/// A valid IPv4 RC SEND Only frame with 5 bytes of payload, no tag.
+/// A valid RC SEND Only frame (IPv4 or IPv6) with 5 bytes of payload, no tag.
 fn sample(ipv6: bool) -> Vec<u8> {
     let mut rng = Rng::new(7);
     let mut b = loop {
@@ -294,10 +237,7 @@ fn sample(ipv6: bool) -> Vec<u8> {
         }
     };
     b.ethernet.vlan = None;
-    let mut buf = vec![0u8; 200];
-    let n = b.emit(&Scalar, b"hello", &mut buf).unwrap();
-    buf.truncate(n);
-    buf
+    emit_vec(&b, b"hello")
 }
 
 #[test]
@@ -408,10 +348,8 @@ fn parse_errors_are_typed() {
         dst: [2; 4],
         payload_len: 0,
     });
-    let mut empty = vec![0u8; 128];
-    let n = b.emit(&Scalar, b"", &mut empty).unwrap();
-    empty.truncate(n);
-    assert_eq!(n, 58, "the shortest RoCE v2 frame");
+    let mut empty = emit_vec(&b, b"");
+    assert_eq!(empty.len(), 58, "the shortest RoCE v2 frame");
     empty[43] |= 0x30;
     assert_eq!(
         parse(&empty).err(),
