@@ -91,6 +91,9 @@ pub struct Inflater {
     pub(crate) precode: [u32; PRECODE_ENOUGH],
     /// Code lengths of a dynamic block: literal/length then distance.
     pub(crate) lens: [u8; tables::MAX_LITLEN_CODES + tables::MAX_DIST_CODES],
+    /// Whether `litlen` holds literal pairs (see `tables`): set with every build of it, so
+    /// that a fast loop without the pair handling can run where there are none.
+    pub(crate) litlen_pairs: bool,
     /// Whether `litlen` and `dist` hold the fixed code (built once, kept until a dynamic
     /// block replaces them).
     pub(crate) fixed_loaded: bool,
@@ -107,6 +110,7 @@ impl Inflater {
             dist: [0; DIST_ENOUGH],
             precode: [0; PRECODE_ENOUGH],
             lens: [0; tables::MAX_LITLEN_CODES + tables::MAX_DIST_CODES],
+            litlen_pairs: false,
             fixed_loaded: false,
         }
     }

@@ -19,9 +19,11 @@
 //! - **Fast loop.** While at least [`FAST_IN`] input bytes and [`FAST_OUT`] output bytes
 //!   remain, nothing needs a bounds decision: 56 bits cover a length code with its extra
 //!   bits and a distance code with its extra bits (20 + 28 bits), and a literal pair plus a
-//!   258-byte match fit in the output. Up to three literals are decoded per refill when
-//!   they come in a row, and the next symbol's table entry is loaded before a match is
-//!   copied, so the load's latency hides behind the copy.
+//!   258-byte match fit in the output. Up to four literal entries (each a literal or a
+//!   pair) are decoded per refill when they come in a row, and the next symbol's table
+//!   entry is loaded before a match is copied, so the load's latency hides behind the copy.
+//!   A block whose literal/length table holds no literal pairs runs a copy of the loop
+//!   without the pair handling (see [`fast_iterations`]).
 //!   A backend may run its own version of this loop: [`fast_loop`] takes a
 //!   [`FastKernel`] (the AVX2 backend's is on raw pointers, see `backend::avx2`).
 //! - **Tail loop.** The same decoding with a checked refill and checked output room, one
@@ -66,8 +68,9 @@ use crate::error::Corruption;
 /// Input bytes the fast loop needs ahead of it: two refills of 8 bytes, the first advancing
 /// at most 7.
 pub(crate) const FAST_IN: usize = 16;
-/// Output bytes the fast loop needs ahead of it: six literals (three pairs) and a longest
-/// match, rounded up.
+/// Output bytes the fast loop needs ahead of it: two literal pairs and a longest match
+/// (a match comes after at most two literal entries; four entries, eight bytes, end an
+/// iteration), rounded up.
 pub(crate) const FAST_OUT: usize = 264;
 /// Zero bytes the reader may append after the input before the data is truncated for sure.
 const MAX_OVERRUN: usize = 8;
@@ -327,7 +330,7 @@ fn read_dynamic_header(state: &mut Inflater, bits: &mut Bits<'_>) -> Result<(), 
     if lens[256] == 0 {
         return Err(Corruption::DeflateMissingEndOfBlock.into());
     }
-    tables::build(
+    state.litlen_pairs = tables::build(
         &mut state.litlen,
         LITLEN_TABLE_BITS,
         &lens[..hlit],
@@ -510,8 +513,8 @@ fn huffman<K: FastKernel>(
 /// length, and a literal entry stores two bytes whether it holds one literal or two.
 pub(crate) const SLACK: usize = 32;
 /// The most scratch an iteration of the fast loop writes past its starting output
-/// position: three literal pairs, then a short match's moves ([`SLACK`]) after them.
-/// (Longer matches are copied exactly.)
+/// position, with room to spare: two literal pairs, then a short match's moves
+/// ([`SLACK`]) after them, or four literal pairs. (Longer matches are copied exactly.)
 const REACH: usize = 6 + SLACK;
 /// Original output bytes the fast loop keeps aside (see [`Stash`]).
 const STASH: usize = 1024;
@@ -654,13 +657,24 @@ impl FastKernel for SafeKernel {
         in_last: usize,
         stash: &mut Stash,
     ) -> Result<bool, Error> {
-        fast_iterations(state, bits, output, op, history, in_last, stash)
+        if state.litlen_pairs {
+            fast_iterations::<true, H>(state, bits, output, op, history, in_last, stash)
+        } else {
+            fast_iterations::<false, H>(state, bits, output, op, history, in_last, stash)
+        }
     }
 }
 
-/// The body of [`fast_loop`], which has checked that it may start.
-#[inline(always)]
-fn fast_iterations<H: History + ?Sized>(
+/// The body of [`fast_loop`], which has checked that it may start, for a literal/length
+/// table with literal pairs (`PAIRS`) or without: then every literal entry is one literal,
+/// and the output position moves on by one per entry without a look at the pair flag (see
+/// [`put_literals`]).
+///
+/// Not inlined: each of the two loops is a function of its own, so that the register
+/// allocator sees only the loop (inlined into the whole decoder, the two copies together
+/// spilled more: see `backend::avx2`'s `RawKernel`, which is built the same way).
+#[inline(never)]
+fn fast_iterations<const PAIRS: bool, H: History + ?Sized>(
     state: &Inflater,
     bits: &mut Bits<'_>,
     output: &mut [u8],
@@ -680,8 +694,8 @@ fn fast_iterations<H: History + ?Sized>(
     // Each iteration starts with at least 56 bits in the buffer and the entry of the next
     // symbol already loaded: the load for the next symbol is issued before the current
     // match is copied, so its latency hides behind the copy. An iteration refills at most
-    // twice (so it reads at most 15 bytes past `ip`) and writes at most 264 bytes (six
-    // literals and a longest match), scratch within the first `REACH` of them.
+    // twice (so it reads at most 15 bytes past `ip`) and writes at most 262 bytes (two
+    // literal pairs and a longest match), scratch within the first `REACH` of them.
     bits.refill_fast();
     let mut entry = litlen[(bits.buf & LITLEN_MASK) as usize];
     'stretches: loop {
@@ -701,21 +715,26 @@ fn fast_iterations<H: History + ?Sized>(
                 break 'stretches;
             }
             if entry & LITERAL != 0 {
-                // Up to three literal entries per refill, each one literal or a pair: a main
-                // table literal entry consumes at most `LITLEN_TABLE_BITS` (11) bits, so 23 of
-                // the 56 remain after three. The output room as a slice of known length: the
+                // Up to four literal entries per refill, each one literal or a pair: a main
+                // table literal entry consumes at most `LITLEN_TABLE_BITS` (11) bits, so 12 of
+                // the 56 remain after four. The output room as a slice of known length: the
                 // literal stores index it with small offsets, so they need no bounds checks.
                 let window = &mut output[op..op + 8];
-                let mut k = put_literals(window, 0, entry);
+                let mut k = put_literals::<PAIRS>(window, 0, entry);
                 bits.consume_entry(entry);
                 entry = litlen[(bits.buf & LITLEN_MASK) as usize];
                 if entry & LITERAL != 0 {
-                    k = put_literals(window, k, entry);
+                    k = put_literals::<PAIRS>(window, k, entry);
                     bits.consume_entry(entry);
                     entry = litlen[(bits.buf & LITLEN_MASK) as usize];
                     if entry & LITERAL != 0 {
-                        k = put_literals(window, k, entry);
+                        k = put_literals::<PAIRS>(window, k, entry);
                         bits.consume_entry(entry);
+                        entry = litlen[(bits.buf & LITLEN_MASK) as usize];
+                        if entry & LITERAL != 0 {
+                            k = put_literals::<PAIRS>(window, k, entry);
+                            bits.consume_entry(entry);
+                        }
                         op += k;
                         bits.refill_fast();
                         entry = litlen[(bits.buf & LITLEN_MASK) as usize];
@@ -795,10 +814,18 @@ fn copy_short(output: &mut [u8], op: usize, d: usize) {
 /// entry holds zero above its symbol, a scratch byte), so the only dependence on the
 /// entry's kind is the arithmetic of the returned position.
 #[inline(always)]
-fn put_literals(window: &mut [u8], k: usize, entry: u32) -> usize {
+fn put_literals<const PAIRS: bool>(window: &mut [u8], k: usize, entry: u32) -> usize {
     // One 2-byte store: bits 16..=31 of the entry are the two bytes in order.
     window[k..k + 2].copy_from_slice(&low_u16(entry >> 16).to_le_bytes());
-    k + 1 + ((entry & DOUBLE) >> 12) as usize
+    if PAIRS {
+        k + 1 + ((entry & DOUBLE) >> 12) as usize
+    } else {
+        debug_assert!(
+            entry & DOUBLE == 0,
+            "a literal pair in a table without pairs"
+        );
+        k + 1
+    }
 }
 
 /// The history before a decoder's output buffer.
@@ -923,7 +950,7 @@ impl Inflater {
     /// Builds the fixed code's tables unless they are already loaded.
     pub(crate) fn load_fixed(&mut self) -> Result<(), Error> {
         if !self.fixed_loaded {
-            tables::build(
+            self.litlen_pairs = tables::build(
                 &mut self.litlen,
                 LITLEN_TABLE_BITS,
                 &tables::fixed_litlen_lens(),

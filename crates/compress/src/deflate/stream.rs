@@ -778,7 +778,7 @@ impl InflateStream {
                     if inf.lens[256] == 0 {
                         return Err(Corruption::DeflateMissingEndOfBlock.into());
                     }
-                    tables::build(
+                    inf.litlen_pairs = tables::build(
                         &mut inf.litlen,
                         LITLEN_TABLE_BITS,
                         &inf.lens[..hlit],

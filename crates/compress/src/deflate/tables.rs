@@ -216,12 +216,16 @@ fn index_value(i: usize) -> u32 {
 /// empty distance code) and a single code of one bit. The code-length code must be
 /// complete. Bit patterns an accepted incomplete code leaves unused decode to an invalid
 /// entry.
+///
+/// Returns whether the table holds literal pairs ([`DOUBLE`] entries): always `false` for
+/// a distance or code-length code. A decoder may run a loop without the pair handling
+/// for a table without pairs (see `backend::avx2`'s `RawKernel`).
 pub(crate) fn build(
     table: &mut [u32],
     table_bits: u32,
     lens: &[u8],
     kind: Kind,
-) -> Result<(), Corruption> {
+) -> Result<bool, Corruption> {
     let mut count = [0u16; MAX_CODE_LEN + 1];
     for &len in lens {
         count[usize::from(len)] += 1;
@@ -245,7 +249,7 @@ pub(crate) fn build(
         }
         table[..main_len].fill(EXCEPTIONAL | (UNASSIGNED << 16));
         if codes == 0 {
-            return Ok(());
+            return Ok(false);
         }
     }
 
@@ -364,14 +368,14 @@ pub(crate) fn build(
         done += n;
     }
     if kind == Kind::LitLen {
-        pair_literals(
+        return Ok(pair_literals(
             &mut table[..main_len],
             table_bits,
             &lit_entries[..lits],
             &lit_codes[..lits],
-        );
+        ));
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Turns every main-table literal entry whose slot also holds the whole code of a second
@@ -386,9 +390,11 @@ pub(crate) fn build(
 /// literal codes are long, as in binary data. (The pass over every slot this replaces,
 /// reading each slot's second entry and selecting, cost about 2.9M of the 54M instructions
 /// callgrind counted for 4 MiB of testkit binary data at libdeflate level 1.)
-fn pair_literals(table: &mut [u32], table_bits: u32, entries: &[u32], codes: &[u16]) {
+///
+/// Returns whether it made any pair: whether the shortest code fits twice.
+fn pair_literals(table: &mut [u32], table_bits: u32, entries: &[u32], codes: &[u16]) -> bool {
     let Some(&shortest) = entries.first() else {
-        return;
+        return false;
     };
     let shortest = shortest & TOTAL_MASK;
     for (&first, &first_code) in entries.iter().zip(codes) {
@@ -412,6 +418,7 @@ fn pair_literals(table: &mut [u32], table_bits: u32, entries: &[u32], codes: &[u
             }
         }
     }
+    2 * shortest <= table_bits
 }
 
 /// Doubles the filled part of a main table (see [`build`]) until it is `1 << bits` slots.
@@ -514,7 +521,8 @@ mod tests {
     /// against the codes themselves: the entry found (through a subtable if need be) is the
     /// symbol's, with its code length, and a main-table literal entry holds a second
     /// literal exactly when that literal's whole code follows within the main table's
-    /// bits. Under Miri, three codes of at most 9 bits and every 9-bit input.
+    /// bits, and `build` says whether there are such pairs. Under Miri, three codes of at
+    /// most 9 bits and every 9-bit input.
     #[test]
     fn tables_decode_random_codes() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -552,7 +560,14 @@ mod tests {
                 code <<= 1;
             }
             let mut table = [0u32; LITLEN_ENOUGH];
-            build(&mut table, table_bits, lens, kind).unwrap();
+            let pairs = build(&mut table, table_bits, lens, kind).unwrap();
+            // The flag a decoder trusts to leave the pair handling out: exactly whether a
+            // main-table entry holds a pair.
+            let any_pair = kind == Kind::LitLen
+                && table[..1 << table_bits]
+                    .iter()
+                    .any(|&e| e & LITERAL != 0 && e & DOUBLE != 0);
+            assert_eq!(pairs, any_pair, "round {round}");
             let mask = (1 << table_bits) - 1;
             for bits in 0..1 << width {
                 let (sym, len) = expected[bits];
