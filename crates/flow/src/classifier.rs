@@ -70,8 +70,11 @@
 //!    filter, with no branch per key (the keys that pass come out as a bit mask); the
 //!    first subtable that lets a key through is its candidate, and that bucket is
 //!    prefetched. Nothing here touches the table.
-//! 2. **Tags**: per key with a candidate, the tag compare in its bucket and a prefetch of
-//!    the entry of the first matching slot.
+//! 2. **Tags**: per key with a candidate, the tag compare in its bucket (the backend's
+//!    kernel) and a prefetch of the entry of the first matching slot. A bucket with no
+//!    slot of the key's tag and no overflow cannot hold the rule (the usual filter false
+//!    positive): the key looks for its next candidate right there, key by key, and its
+//!    new bucket is prefetched while pass 3 runs for the others.
 //! 3. **Key**: the entry of pass 2 compared with the packed key (nearly always the rule);
 //!    otherwise the full probe of that subtable. A key still without a rule (a filter
 //!    false positive: with 20 subtables about one key in five meets one) looks for its
@@ -92,9 +95,25 @@
 //! the key compare straight on pass 2's entry 2.28 to 2.34; with false positives going
 //! round the passes again instead of finishing key by key 2.45 to 2.5; with two subtables
 //! per filter pass over the keys (dense masks of at most 16 bytes: a key's words loaded
-//! once for both) 2.6 to 2.7. Tried and not kept: four subtables per pass (no better than
-//! two), a third filter bit per rule (fewer false positives, more work per probe: no
-//! change).
+//! once for both) 2.6 to 2.7; with pass 2's tag compare through the backend's kernel
+//! (`pcmpeqw`, `pmovmskb`; the fold over the eight tags compiled to a mix of vector and
+//! scalar compares) and its false positives sent on to their next candidate at once 2.85
+//! to 2.95 (a throwaway harness with the same set, best of 60, the old and new walks
+//! alternating: the old one 2.6 to 2.68 in the same series, 188 to 193 µs a round of
+//! 4 096 keys against 171 to 178; the tag kernel about 5 % of that, the early next
+//! candidate about 3 %; criterion's `flow/classifier_20x1000`, two runs: 175 and 183 µs
+//! against the peer's 534 and 582, 3.05 and 3.18, the old walk 203 against 523, 2.58).
+//! Tried and not kept: four subtables per pass (no better than two), a third filter bit per
+//! rule (fewer false positives, more work per probe: no change); then, each no faster
+//! within the noise or slower: BMI1/BMI2 enabled for the `Avx2` specialisation (`shrx` for
+//! the filter test), prefetching both cache lines of a 40-byte entry (half of them cross a
+//! line), `prefetchnta` for buckets and entries (to spare the filter in L1), a 64 KiB
+//! filter (with the early next candidate; it was 8 % faster before it), and the filter pass
+//! in two loops over the keys, hashes and filter prefetches first, tests second (205 to 230
+//! µs against 183: the filter words' load latency, a quarter of the walk's samples, stays),
+//! and passes 2 and 3 run one subtable group behind pass 1 and each other (their bucket and
+//! entry loads overlapping pass 1's work: 174 to 182 µs against 171 to 176). A 16 KiB
+//! filter is much slower (213 to 220 µs: the false positives).
 //!
 //! # Modes
 //!
@@ -1186,7 +1205,8 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
     ///    filter only (hash, one filter word: no table access, no branch per key); the
     ///    first subtable that lets a key through is its candidate, its bucket prefetched;
     /// 2. per key with a candidate, the tag compare in that bucket, and a prefetch of the
-    ///    entry of the first matching slot;
+    ///    entry of the first matching slot; a key whose bucket cannot hold it (no slot of
+    ///    its tag, no overflow) gets its next candidate at once, as in pass 3;
     /// 3. per such key, that entry compared with the packed key, else the full probe of
     ///    the candidate ([`confirm`](Self::confirm) from the stored hash); a key without a
     ///    rule there (a filter false positive) gets its next candidate, key by key from the
@@ -1262,8 +1282,13 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
         let mut found = 0u64;
         while live != 0 {
             // Pass 2. Per key: the entry of the first occupied slot of its candidate's
-            // bucket with its tag (`NO_ENTRY` without one).
+            // bucket with its tag (`NO_ENTRY` without one). A bucket that cannot hold the
+            // key (no tag of it, no overflow: the usual filter false positive) is a miss
+            // that `probe_one` would also decide from the bucket alone, so the key looks
+            // for its next candidate right away and its bucket is prefetched while pass 3
+            // runs for the others.
             let mut first = [NO_ENTRY; BULK];
+            let mut next = 0u64;
             let mut bits = live;
             while bits != 0 {
                 let i = bits.trailing_zeros() as usize;
@@ -1273,12 +1298,21 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
                     continue;
                 };
                 let tag = (h >> 16) as u16;
-                let m = b
-                    .tag_array()
-                    .iter()
-                    .enumerate()
-                    .fold(0u8, |m, (j, &t)| m | u8::from(t == tag) << j)
-                    & b.occupancy();
+                // The backend's tag compare (one `pcmpeqw` and `pmovmskb` on x86_64), of
+                // the bucket with itself: the low 8 bits are its slots.
+                #[expect(clippy::cast_possible_truncation, reason = "the first bucket's 8 bits")]
+                let t = lk.match_tags(b.tag_array(), b.tag_array(), tag) as u8;
+                if t == 0 && !b.overflowed() {
+                    live &= !(1 << i);
+                    let from = usize::from(cand[i & (BULK - 1)]) + 1;
+                    if let Some(k) = keys.get(i)
+                        && self.next_candidate(lk, subs, &k.0, from, i, &mut cand, &mut hashes)
+                    {
+                        next |= 1 << i;
+                    }
+                    continue;
+                }
+                let m = t & b.occupancy();
                 if m != 0 {
                     let f = b.slot_entry(m.trailing_zeros() as usize);
                     first[i & (BULK - 1)] = f;
@@ -1331,30 +1365,51 @@ impl<'s, const N: usize, V: Copy, L: Lookup> Classifier<'s, N, V, L> {
                 }
             }
             // Pass 1 again for those, key by key from the subtable after their candidate.
-            live = 0;
+            live = next;
             while retry != 0 {
                 let i = retry.trailing_zeros() as usize;
                 retry &= retry - 1;
                 let Some(k) = keys.get(i) else { continue };
                 let from = usize::from(cand[i & (BULK - 1)]) + 1;
-                let rest = subs.get(from..).unwrap_or_default();
-                for (p, s) in rest.iter().enumerate() {
-                    let h = s.hash(&k.0);
-                    if self.filter_has(h) {
-                        #[expect(clippy::cast_possible_truncation, reason = "below 2^16")]
-                        let pos = (from + p) as u16;
-                        cand[i & (BULK - 1)] = pos;
-                        hashes[i & (BULK - 1)] = h;
-                        live |= 1 << i;
-                        if let Some(b) = self.table.primary_bucket(fold32(h)) {
-                            lk.prefetch(b);
-                        }
-                        break;
-                    }
+                if self.next_candidate(lk, subs, &k.0, from, i, &mut cand, &mut hashes) {
+                    live |= 1 << i;
                 }
             }
         }
         found
+    }
+
+    /// The next candidate of `key` (key `i` of the batch) in
+    /// [`walk_first_match`](Self::walk_first_match), from rank position `from` on: the
+    /// first subtable whose filter lets it through becomes `cand[i]`, its hash
+    /// `hashes[i]`, and its bucket is prefetched; false when no subtable is left.
+    #[inline(always)]
+    #[expect(clippy::too_many_arguments, reason = "the walk's per-key state")]
+    fn next_candidate<Lk: Lookup>(
+        &self,
+        lk: &Lk,
+        subs: &[Subtable<N>],
+        key: &[u8; N],
+        from: usize,
+        i: usize,
+        cand: &mut [u16; BULK],
+        hashes: &mut [u64; BULK],
+    ) -> bool {
+        let rest = subs.get(from..).unwrap_or_default();
+        for (p, s) in rest.iter().enumerate() {
+            let h = s.hash(key);
+            if self.filter_has(h) {
+                #[expect(clippy::cast_possible_truncation, reason = "below 2^16")]
+                let pos = (from + p) as u16;
+                cand[i & (BULK - 1)] = pos;
+                hashes[i & (BULK - 1)] = h;
+                if let Some(b) = self.table.primary_bucket(fold32(h)) {
+                    lk.prefetch(b);
+                }
+                return true;
+            }
+        }
+        false
     }
 
     /// Pass 1 of [`walk_first_match`](Self::walk_first_match) for subtable `s`: the hash
