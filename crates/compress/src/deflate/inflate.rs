@@ -190,7 +190,10 @@ impl Bits<'_> {
 ///
 /// Always inlined, with everything hot below it, so that a SIMD backend calling it from
 /// its own `#[target_feature]` function gets the whole decoder compiled for its features
-/// (BMI2 shifts, for one) without a second copy of the source.
+/// (BMI2 shifts, for one) without a second copy of the source. The fast loop is the
+/// exception: it is the kernel's (`K`), and [`SafeKernel`]'s is a function of its own,
+/// compiled for the baseline features, which is what the backends that use it want
+/// (`Avx2` brings its own, which enables its features itself).
 #[inline(always)]
 pub(crate) fn inflate<K: FastKernel>(
     state: &mut Inflater,
