@@ -89,7 +89,9 @@ pub struct Inflater {
     pub(crate) litlen: [u32; LITLEN_ENOUGH],
     pub(crate) dist: [u32; DIST_ENOUGH],
     pub(crate) precode: [u32; PRECODE_ENOUGH],
-    /// Code lengths of a dynamic block: literal/length then distance.
+    /// Code lengths of a dynamic block: literal/length then distance. Kept while the block's
+    /// tables are in use: a decoder taking one literal at a time looks up a literal pair's
+    /// first code length here (`tables::literal_code_len`).
     pub(crate) lens: [u8; tables::MAX_LITLEN_CODES + tables::MAX_DIST_CODES],
     /// Whether `litlen` holds literal pairs (see `tables`): set with every build of it, so
     /// that a fast loop without the pair handling can run where there are none.

@@ -77,9 +77,9 @@
 use core::hint::cold_path;
 
 use core::arch::x86_64::{
-    __m256i, _MM_HINT_T0, _bzhi_u64, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-    _mm_prefetch, _mm_set1_epi8, _mm_shuffle_epi8, _mm_storeu_si128, _mm256_add_epi32,
-    _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_sad_epu8,
+    __m256i, _MM_HINT_T0, _bextr2_u64, _bzhi_u64, _mm_cmpeq_epi8, _mm_loadu_si128,
+    _mm_movemask_epi8, _mm_prefetch, _mm_set1_epi8, _mm_shuffle_epi8, _mm_storeu_si128,
+    _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_sad_epu8,
     _mm256_set1_epi16, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_storeu_si256,
 };
 
@@ -87,7 +87,7 @@ use crate::deflate::inflate::{
     Bits, FAST_IN, FAST_OUT, FastKernel, History, Stash, bad_dist, bad_litlen, sub_entry,
 };
 use crate::deflate::tables::{
-    DIST_TABLE_BITS, DOUBLE, END_OF_BLOCK, EXCEPTIONAL, LITERAL, LITLEN_TABLE_BITS, SUBTABLE,
+    DIST_TABLE_BITS, END_OF_BLOCK, EXCEPTIONAL, LITLEN_TABLE_BITS, SINGLE, SUBTABLE, is_literal,
 };
 use crate::engine::{Backend, Codec};
 use crate::lz4::block;
@@ -796,6 +796,22 @@ impl RawKernel {
                 left = left.wrapping_sub($entry);
             };
         }
+        // Consumes a literal entry and loads the next entry. The next index comes from the
+        // bits before the shift, with the literal entry itself as `bextr`'s control word
+        // (start: the bits the entry consumes, length: 11; see `deflate::tables`), so the
+        // chain from one literal entry to the next is a `bextr` and a load, and the shift
+        // runs beside it.
+        macro_rules! next_after_literal {
+            ($entry:expr) => {{
+                debug_assert_eq!(($entry >> 8) & 0xFF, LITLEN_TABLE_BITS);
+                // A safe call in this function, which enables BMI1.
+                let index = _bextr2_u64(buf, u64::from($entry));
+                consume!($entry);
+                // SAFETY: the index has 11 bits, below `1 << LITLEN_TABLE_BITS` (2048), and
+                // the table has `LITLEN_ENOUGH` (2342) entries.
+                unsafe { *state.litlen.as_ptr().add(index as usize) }
+            }};
+        }
         // The safe loop's `put_literals` at `op + k`, `k <= 6` (four entries of at most two
         // literals each per refill).
         macro_rules! put_literals {
@@ -807,9 +823,9 @@ impl RawKernel {
                         .write_unaligned((($entry >> 16) as u16).to_le());
                 }
                 if PAIRS {
-                    $k + 1 + (($entry & DOUBLE) >> 12) as usize
+                    $k + 2 - ($entry >> 31) as usize
                 } else {
-                    debug_assert!($entry & DOUBLE == 0, "a literal pair in a table without");
+                    debug_assert!($entry & SINGLE != 0, "a literal pair in a table without");
                     $k + 1
                 }
             }};
@@ -842,24 +858,20 @@ impl RawKernel {
                 if ip > in_last {
                     break 'stretches Ok(false);
                 }
-                if entry & LITERAL != 0 {
+                if is_literal(entry) {
                     let mut k = put_literals!(0, entry);
-                    consume!(entry);
-                    entry = litlen_entry!();
-                    if entry & LITERAL != 0 {
+                    entry = next_after_literal!(entry);
+                    if is_literal(entry) {
                         k = put_literals!(k, entry);
-                        consume!(entry);
-                        entry = litlen_entry!();
-                        if entry & LITERAL != 0 {
+                        entry = next_after_literal!(entry);
+                        if is_literal(entry) {
                             k = put_literals!(k, entry);
-                            consume!(entry);
-                            entry = litlen_entry!();
-                            if entry & LITERAL != 0 {
+                            entry = next_after_literal!(entry);
+                            if is_literal(entry) {
                                 k = put_literals!(k, entry);
-                                consume!(entry);
                                 // At most 44 of the 56 bits consumed: 12 left for the
                                 // next entry's index, looked up before the refill.
-                                entry = litlen_entry!();
+                                entry = next_after_literal!(entry);
                             }
                             op += k;
                             refill!();
@@ -873,7 +885,7 @@ impl RawKernel {
                 if entry & EXCEPTIONAL != 0 {
                     if entry & SUBTABLE != 0 {
                         entry = sub_entry(&state.litlen, entry, buf, LITLEN_TABLE_BITS);
-                        if entry & LITERAL != 0 {
+                        if is_literal(entry) {
                             consume!(entry);
                             // SAFETY: `op < output.len()`.
                             unsafe { dst.add(op).write((entry >> 16) as u8) };

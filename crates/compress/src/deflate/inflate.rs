@@ -59,8 +59,9 @@
 
 use super::Inflater;
 use super::tables::{
-    self, DIST_TABLE_BITS, DOUBLE, END_OF_BLOCK, EXCEPTIONAL, Kind, LITERAL, LITLEN_TABLE_BITS,
-    MAX_DIST_CODES, MAX_LITLEN_CODES, PRECODE_ORDER, PRECODE_TABLE_BITS, SUBTABLE, UNASSIGNED,
+    self, DIST_TABLE_BITS, END_OF_BLOCK, EXCEPTIONAL, Kind, LITLEN_TABLE_BITS, MAX_DIST_CODES,
+    MAX_LITLEN_CODES, PRECODE_ORDER, PRECODE_TABLE_BITS, SINGLE, SUBTABLE, UNASSIGNED, is_literal,
+    literal_code_len,
 };
 use crate::Error;
 use crate::error::Corruption;
@@ -426,7 +427,7 @@ pub(crate) fn sub_entry(table: &[u32], pointer: u32, buf: u64, table_bits: u32) 
 #[inline(always)]
 #[expect(clippy::cast_possible_truncation, reason = "masked to at most 28 bits")]
 pub(crate) fn value_of(entry: u32, buf: u64) -> usize {
-    debug_assert_eq!(entry & (EXCEPTIONAL | SUBTABLE | END_OF_BLOCK | LITERAL), 0);
+    debug_assert_eq!(entry & (EXCEPTIONAL | SUBTABLE | END_OF_BLOCK), 0);
     let extra = buf & 1u64.wrapping_shl(entry).wrapping_sub(1);
     (entry >> 16) as usize + extra.wrapping_shr(entry >> 8) as usize
 }
@@ -478,12 +479,12 @@ fn huffman<K: FastKernel>(
         if entry & SUBTABLE != 0 {
             entry = sub_entry(litlen, entry, bits.buf, LITLEN_TABLE_BITS);
         }
-        if entry & LITERAL != 0 {
+        if is_literal(entry) {
             if op == output.len() {
                 return Err(full(output));
             }
             // One literal at a time: a pair's second literal is looked up again.
-            bits.consume((entry >> 8) & 0xF);
+            bits.consume(literal_code_len(entry, &state.lens));
             output[op] = low_byte(entry >> 16);
             op += 1;
             continue;
@@ -717,7 +718,7 @@ fn fast_iterations<const PAIRS: bool, H: History + ?Sized>(
             if bits.ip > in_last {
                 break 'stretches;
             }
-            if entry & LITERAL != 0 {
+            if is_literal(entry) {
                 // Up to four literal entries per refill, each one literal or a pair: a main
                 // table literal entry consumes at most `LITLEN_TABLE_BITS` (11) bits, so 12 of
                 // the 56 remain after four. The output room as a slice of known length: the
@@ -726,15 +727,15 @@ fn fast_iterations<const PAIRS: bool, H: History + ?Sized>(
                 let mut k = put_literals::<PAIRS>(window, 0, entry);
                 bits.consume_entry(entry);
                 entry = litlen[(bits.buf & LITLEN_MASK) as usize];
-                if entry & LITERAL != 0 {
+                if is_literal(entry) {
                     k = put_literals::<PAIRS>(window, k, entry);
                     bits.consume_entry(entry);
                     entry = litlen[(bits.buf & LITLEN_MASK) as usize];
-                    if entry & LITERAL != 0 {
+                    if is_literal(entry) {
                         k = put_literals::<PAIRS>(window, k, entry);
                         bits.consume_entry(entry);
                         entry = litlen[(bits.buf & LITLEN_MASK) as usize];
-                        if entry & LITERAL != 0 {
+                        if is_literal(entry) {
                             k = put_literals::<PAIRS>(window, k, entry);
                             bits.consume_entry(entry);
                         }
@@ -751,7 +752,7 @@ fn fast_iterations<const PAIRS: bool, H: History + ?Sized>(
             if entry & EXCEPTIONAL != 0 {
                 if entry & SUBTABLE != 0 {
                     entry = sub_entry(litlen, entry, bits.buf, LITLEN_TABLE_BITS);
-                    if entry & LITERAL != 0 {
+                    if is_literal(entry) {
                         bits.consume_entry(entry);
                         output[op] = low_byte(entry >> 16);
                         op += 1;
@@ -814,17 +815,18 @@ fn copy_short(output: &mut [u8], op: usize, d: usize) {
 
 /// Stores the literal or literal pair of a main-table literal entry at `window[k]` and
 /// returns the position after it. Both bytes are stored either way (a single literal's
-/// entry holds zero above its symbol, a scratch byte), so the only dependence on the
-/// entry's kind is the arithmetic of the returned position.
+/// entry holds its [`SINGLE`] flag above its symbol, a scratch byte), so the only
+/// dependence on the entry's kind is the arithmetic of the returned position: one more
+/// for a pair, whose flag bit (31) is clear.
 #[inline(always)]
 fn put_literals<const PAIRS: bool>(window: &mut [u8], k: usize, entry: u32) -> usize {
     // One 2-byte store: bits 16..=31 of the entry are the two bytes in order.
     window[k..k + 2].copy_from_slice(&low_u16(entry >> 16).to_le_bytes());
     if PAIRS {
-        k + 1 + ((entry & DOUBLE) >> 12) as usize
+        k + 2 - (entry >> 31) as usize
     } else {
         debug_assert!(
-            entry & DOUBLE == 0,
+            entry & SINGLE != 0,
             "a literal pair in a table without pairs"
         );
         k + 1

@@ -29,8 +29,9 @@ use super::inflate::{
     sub_entry, value_of,
 };
 use super::tables::{
-    self, DIST_TABLE_BITS, END_OF_BLOCK, EXCEPTIONAL, Kind, LITERAL, LITLEN_TABLE_BITS,
-    MAX_DIST_CODES, MAX_LITLEN_CODES, PRECODE_ORDER, PRECODE_TABLE_BITS, SUBTABLE, TOTAL_MASK,
+    self, DIST_TABLE_BITS, END_OF_BLOCK, EXCEPTIONAL, Kind, LITLEN_TABLE_BITS, MAX_DIST_CODES,
+    MAX_LITLEN_CODES, PRECODE_ORDER, PRECODE_TABLE_BITS, SUBTABLE, TOTAL_MASK, is_literal,
+    literal_code_len,
 };
 use super::{ADLER32_INIT, CRC32_INIT, FCOMMENT, FEXTRA, FHCRC, FNAME, FRESERVED, Inflater};
 use crate::error::{ChecksumKind, Corruption, Unsupported};
@@ -382,12 +383,13 @@ impl InflateStream {
     #[inline]
     fn symbol(&mut self, which: Table, input: &[u8], ip: &mut usize) -> Option<u32> {
         loop {
-            let (table, table_bits): (&[u32], u32) = match which {
-                Table::LitLen => (&self.inflater.litlen, LITLEN_TABLE_BITS),
-                Table::Dist => (&self.inflater.dist, DIST_TABLE_BITS),
-                Table::Precode => (&self.inflater.precode, PRECODE_TABLE_BITS),
+            let inf = &self.inflater;
+            let (table, table_bits, lens): (&[u32], u32, Option<&[u8]>) = match which {
+                Table::LitLen => (&inf.litlen, LITLEN_TABLE_BITS, Some(&inf.lens)),
+                Table::Dist => (&inf.dist, DIST_TABLE_BITS, None),
+                Table::Precode => (&inf.precode, PRECODE_TABLE_BITS, None),
             };
-            if let Some(entry) = decided_entry(table, table_bits, self.bitbuf, self.bitcnt) {
+            if let Some(entry) = decided_entry(table, table_bits, lens, self.bitbuf, self.bitcnt) {
                 return Some(entry);
             }
             if !self.pull(input, ip) {
@@ -804,12 +806,12 @@ impl InflateStream {
                     let Some(entry) = self.symbol(Table::LitLen, input, &mut io.ip) else {
                         return Ok(());
                     };
-                    if entry & LITERAL != 0 {
+                    if is_literal(entry) {
                         if io.op == output.len() {
                             return Ok(());
                         }
                         // The code alone: a pair's second literal is looked up again.
-                        self.consume((entry >> 8) & 0xF);
+                        self.consume(literal_code_len(entry, &self.inflater.lens));
                         let byte = u8_of((entry >> 16) as usize);
                         output[io.op] = byte;
                         io.op += 1;
@@ -1045,9 +1047,17 @@ enum Table {
 
 /// The entry of the next symbol if the `bitcnt` bits held decide it (the bits above are
 /// zero): its code, and a subtable's index bits, are all among them. An invalid entry of
-/// an incomplete code is decided by the bits that lead to it.
+/// an incomplete code is decided by the bits that lead to it. `lens` are the code lengths
+/// of a literal/length table (`None` for the others), where a literal entry holds no code
+/// length of its own and a pair is decided by its first code (see `tables`).
 #[inline]
-fn decided_entry(table: &[u32], table_bits: u32, bitbuf: u64, bitcnt: u32) -> Option<u32> {
+fn decided_entry(
+    table: &[u32],
+    table_bits: u32,
+    lens: Option<&[u8]>,
+    bitbuf: u64,
+    bitcnt: u32,
+) -> Option<u32> {
     let mask = (1u64 << table_bits) - 1;
     let mut entry = table[usize_of(bitbuf & mask)];
     if entry & SUBTABLE != 0 {
@@ -1056,7 +1066,11 @@ fn decided_entry(table: &[u32], table_bits: u32, bitbuf: u64, bitcnt: u32) -> Op
         }
         entry = sub_entry(table, entry, bitbuf, table_bits);
     }
-    ((entry >> 8) & 0xF <= bitcnt).then_some(entry)
+    let code_len = match lens {
+        Some(lens) if is_literal(entry) => literal_code_len(entry, lens),
+        _ => (entry >> 8) & 0xF,
+    };
+    (code_len <= bitcnt).then_some(entry)
 }
 
 /// The entry the one-shot decoder would look up with zero bits after the input.
