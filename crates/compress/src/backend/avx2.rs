@@ -764,8 +764,14 @@ impl RawKernel {
         if bits.ip > in_last || op > out_last {
             return Ok(false);
         }
+        // The input position as a pointer, its limit as another: one register fewer than a
+        // base and an index (the loop's state fills the general registers; with the base
+        // kept apart, the compiler spilled it and reloaded it before every refill).
         let src = bits.input.as_ptr();
-        let mut ip = bits.ip;
+        // SAFETY: `bits.ip <= in_last < input.len()`.
+        let mut in_ptr = unsafe { src.add(bits.ip) };
+        // SAFETY: `in_last < input.len()`.
+        let in_limit = unsafe { src.add(in_last) };
         let mut buf = bits.buf;
         let mut left = bits.left;
         let mut dst = output.as_mut_ptr();
@@ -773,11 +779,14 @@ impl RawKernel {
         // `Bits::refill_fast`: 56 to 63 valid bits, the ones held unchanged.
         macro_rules! refill {
             () => {
-                // SAFETY: `ip + 8 <= input.len()`: an iteration starts at `ip <= in_last`
-                // and refills at most twice, the first advancing `ip` by at most 7.
-                let word = unsafe { src.add(ip).cast::<u64>().read_unaligned() };
-                buf |= u64::from_le(word).wrapping_shl(left);
-                ip += ((!left & 63) >> 3) as usize;
+                // SAFETY: `in_ptr + 8 <= input's end`: an iteration starts at
+                // `in_ptr <= in_limit` (`input.len() - FAST_IN`) and refills at most twice,
+                // the first advancing `in_ptr` by at most 7.
+                unsafe {
+                    let word = in_ptr.cast::<u64>().read_unaligned();
+                    buf |= u64::from_le(word).wrapping_shl(left);
+                    in_ptr = in_ptr.add(((!left & 63) >> 3) as usize);
+                }
                 left |= 56;
             };
         }
@@ -855,7 +864,7 @@ impl RawKernel {
                     }
                     continue 'stretches;
                 }
-                if ip > in_last {
+                if in_ptr > in_limit {
                     break 'stretches Ok(false);
                 }
                 if is_literal(entry) {
@@ -952,7 +961,9 @@ impl RawKernel {
                 op += len;
             }
         };
-        bits.ip = ip;
+        // SAFETY: `in_ptr` is in the input, derived from `src` and not before it (at most
+        // `in_limit + 14`).
+        bits.ip = unsafe { in_ptr.offset_from_unsigned(src) };
         bits.buf = buf;
         bits.left = left;
         *op_out = op;
