@@ -27,8 +27,10 @@
 //!               bit pattern no code of an incomplete code uses
 //! ```
 //!
-//! Lengths and distances have no flag, so the hot path tests one bit for "literal" and one
-//! for "anything unusual", and consumes the code and its extra bits with one shift.
+//! A length or distance entry has no flag of its own (a length only bit 15, as every
+//! literal/length entry that is not a literal), so the hot path tests one bit for
+//! "literal" and one for "anything unusual", and consumes the code and its extra bits
+//! with one shift.
 //!
 //! **The literal entry as a bit-field control word.** Bits 0..=15 of a literal entry are
 //! the control operand of BMI1's `bextr` (start in bits 0..=7, length in bits 8..=15)
@@ -37,11 +39,11 @@
 //! loop computes the next index with that one instruction, so a run of literals is a chain
 //! of `bextr` and a load per entry instead of a shift, a mask and a load: 5 cycles per
 //! literal instead of 6 on Zen 3 (a microbenchmark of the two chains: 1.89 ns against
-//! 2.22 ns per lookup), where text coded with literals near 8 bits long spends most of
-//! its time. Keeping the length field at 11 is why a literal entry carries no code
-//! length of its own (a single literal's total is its code length; a pair's first code
-//! length is the code's, looked up in the block's code lengths by the slow decoders) and
-//! why the literal flag is the other entries' bit 15 rather than one of its own.
+//! 2.22 ns per lookup), which is most of the time of a block coded mostly as literals.
+//! Keeping the length field at 11 is why a literal entry carries no code length of its
+//! own (a single literal's total is its code length; the decoders that take one literal
+//! at a time look a pair's first code length up in the block's code lengths) and why the
+//! literal flag is the other entries' bit 15 rather than one of its own.
 //!
 //! **Literal pairs.** Where the main literal/length table's `table_bits` hold a literal's
 //! code followed by a second literal's whole code, the slot decodes both: the first
