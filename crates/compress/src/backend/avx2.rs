@@ -1085,8 +1085,8 @@ unsafe fn copy_periodic(to: *mut u8, d: usize, len: usize) {
 /// 0.91x, mixed 0.87x: `ip` joins the chain), the same behind a branch on the first byte
 /// (no gain), forward extension over 16 bytes with the two words' counts joined by a
 /// conditional move (0.80-0.90x, although callgrind simulated a third fewer mispredictions
-/// on logs), the match's end taken from the XOR of the 8 bytes at the candidate (the split at 4 bytes
-/// mispredicts on text), the word at the end from one of two loads chosen by the count
+/// on logs), the match's end taken from the XOR of the 8 bytes at the candidate (the split
+/// at 4 bytes mispredicts on text), the word at the end from one of two loads chosen by the count
 /// (compiled to a branch: 0.92x), one load for both the `ip - 2` and `ip` hashes (a shift
 /// on the chain: 0.95x), hashing the search's next position and prefetching its candidate
 /// before the after-match compare (0.95x), computing the forward extension before the

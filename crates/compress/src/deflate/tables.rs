@@ -271,9 +271,9 @@ fn index_value(i: usize) -> u32 {
 /// complete. Bit patterns an accepted incomplete code leaves unused decode to an invalid
 /// entry.
 ///
-/// Returns whether the table holds literal pairs (entries without [`SINGLE`]): always `false` for
-/// a distance or code-length code. A decoder may run a loop without the pair handling
-/// for a table without pairs (see `backend::avx2`'s `RawKernel`).
+/// Returns whether the table holds literal pairs (entries without [`SINGLE`]): always
+/// `false` for a distance or code-length code. A decoder may run a loop without the pair
+/// handling for a table without pairs (see `backend::avx2`'s `RawKernel`).
 pub(crate) fn build(
     table: &mut [u32],
     table_bits: u32,
@@ -433,8 +433,9 @@ pub(crate) fn build(
 }
 
 /// Turns every main-table literal entry whose slot also holds the whole code of a second
-/// literal below 128 into a pair entry (see the module's comment). `entries` and `codes` are the literals with codes
-/// shorter than `table_bits`, sorted by code length, and their codes as table indices.
+/// literal below 128 into a pair entry (see the module's comment). `entries` and `codes`
+/// are the literals with codes shorter than `table_bits`, sorted by code length, and their
+/// codes as table indices.
 ///
 /// By pairs of codes rather than by slots: the slots where a first code of `l1` bits is
 /// followed by a second of `l2` bits (`l1 + l2 <= table_bits`) are the first code's index
@@ -664,7 +665,7 @@ mod tests {
 
     #[test]
     fn literal_pairs_decode_as_two_single_literals() {
-        // Short literal codes (1, 2, 3 bits) pair up; 'd' (9 bits) pairs only with the
+        // Short literal codes (1, 2, 4 bits) pair up; 'd' (9 bits) pairs only with the
         // shortest; end-of-block and a length code never pair, nor does 0xE9 (2 bits) as a
         // second literal (above 127), though it does as a first.
         let mut lens = [0u8; 286];
