@@ -274,8 +274,19 @@ fn zlib_ng_compress(data: &[u8], level: u32, out: &mut [u8]) -> usize {
 
 /// `data` as one raw Deflate stream by zlib-rs at `level`.
 fn zlib_rs_compress(data: &[u8], level: u32, out: &mut [u8]) -> usize {
+    zlib_rs_compress_with(data, level, zlib_rs::Strategy::Default, out)
+}
+
+/// [`zlib_rs_compress`] with a strategy (`Fixed`: fixed-Huffman blocks only).
+fn zlib_rs_compress_with(
+    data: &[u8],
+    level: u32,
+    strategy: zlib_rs::Strategy,
+    out: &mut [u8],
+) -> usize {
     let config = zlib_rs::DeflateConfig {
         window_bits: -15,
+        strategy,
         ..zlib_rs::DeflateConfig::new(i32::try_from(level).unwrap())
     };
     let (done, rc) = zlib_rs::compress_slice(out, data, config);
@@ -320,6 +331,25 @@ fn deflate(c: &mut Criterion) {
             ratios.push(("zlib-ng", verify("zlib-ng", &out[..n])));
             let packed = miniz_oxide::deflate::compress_to_vec(&data, level as u8);
             ratios.push(("miniz_oxide", verify("miniz_oxide", &packed)));
+            // Level 1's quick mode (fixed Huffman codes only), beside zlib's `Z_FIXED`.
+            let mut fixed = Box::new(deflate::Deflater::with_strategy(deflate::Strategy::Fixed));
+            let fixed_ours: Vec<(String, Auto)> = if level == 1 {
+                ours.iter()
+                    .map(|&(b, c)| (format!("{b}-fixed"), c))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mut fixed_ratios = Vec::new();
+            for (backend, codec) in &fixed_ours {
+                let n = deflate::deflate_raw(*codec, &mut fixed, level, &data, &mut out).unwrap();
+                fixed_ratios.push((backend.clone(), verify(backend, &out[..n])));
+            }
+            if level == 1 {
+                let n = zlib_rs_compress_with(&data, level, zlib_rs::Strategy::Fixed, &mut out);
+                fixed_ratios.push(("zlib-rs-fixed".into(), verify("zlib-rs-fixed", &out[..n])));
+            }
+            ratios.extend(fixed_ratios.iter().map(|(w, r)| (w.as_str(), *r)));
             let list: Vec<String> = ratios
                 .iter()
                 .map(|(who, r)| format!("{who} {r:.4}"))
@@ -361,6 +391,26 @@ fn deflate(c: &mut Criterion) {
             g.bench_function("miniz_oxide", |b| {
                 b.iter(|| miniz_oxide::deflate::compress_to_vec(black_box(&data), level as u8));
             });
+            for (backend, codec) in &fixed_ours {
+                g.bench_function(backend.as_str(), |b| {
+                    b.iter(|| {
+                        deflate::deflate_raw(*codec, &mut fixed, level, black_box(&data), &mut out)
+                            .unwrap()
+                    });
+                });
+            }
+            if level == 1 {
+                g.bench_function("zlib-rs-fixed", |b| {
+                    b.iter(|| {
+                        zlib_rs_compress_with(
+                            black_box(&data),
+                            level,
+                            zlib_rs::Strategy::Fixed,
+                            &mut out,
+                        )
+                    });
+                });
+            }
             g.finish();
         }
     }

@@ -378,7 +378,14 @@ pub fn compress_inflate_chunked(data: &[u8]) {
 pub fn compress_deflate_roundtrip(data: &[u8]) {
     use offload_compress::deflate;
     let mut input = Input::new(data);
-    let level = u32::from(input.byte() % 10);
+    let first = input.byte();
+    let level = u32::from(first % 10);
+    // The byte's tens pick the strategy: odd, fixed Huffman codes only.
+    let strategy = if (first / 10) % 2 == 1 {
+        deflate::Strategy::Fixed
+    } else {
+        deflate::Strategy::Default
+    };
     let format = input.byte() % 3;
     let short = usize::from(input.byte());
     let payload = input.rest();
@@ -387,7 +394,7 @@ pub fn compress_deflate_roundtrip(data: &[u8]) {
         1 => (deflate::zlib_bound(payload.len()), deflate::zlib_compress),
         _ => (deflate::gzip_bound(payload.len()), deflate::gzip_compress),
     };
-    let mut deflater = Box::new(deflate::Deflater::new());
+    let mut deflater = Box::new(deflate::Deflater::with_strategy(strategy));
     let mut reference: Option<Vec<u8>> = None;
     for codec in backends() {
         let mut out = vec![0u8; bound];

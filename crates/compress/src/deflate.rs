@@ -136,9 +136,10 @@ impl core::fmt::Debug for Inflater {
 /// 2^15 two-entry buckets, or the hash-chain levels' 2^16 chain heads and 2^15 entries of
 /// the 3-byte table), the 32 768 16-bit chain links, and the current block's sequence store
 /// (16 385 entries of 8 bytes) and symbol counts. [`Deflater::SIZE`] bytes (385 KiB on
-/// every target); reuse one across calls. No result depends on what an earlier call left
-/// in it: each call clears the part of the tables it uses (a part that shrinks with the
-/// input, down to 2^10 entries, so small inputs stay cheap).
+/// every target); reuse one across calls. It also holds the [`Strategy`] (how blocks are
+/// coded), the one setting that outlives a call. No result depends on what an earlier call
+/// left in it: each call clears the part of the tables it uses (a part that shrinks with
+/// the input, down to 2^10 entries, so small inputs stay cheap).
 #[derive(Clone)]
 pub struct Deflater {
     pub(crate) state: compress::State,
@@ -148,12 +149,62 @@ impl Deflater {
     /// Size of a deflater in bytes.
     pub const SIZE: usize = size_of::<Deflater>();
 
-    /// A new deflater.
+    /// A new deflater, with [`Strategy::Default`].
     pub const fn new() -> Self {
         Deflater {
             state: compress::State::new(),
         }
     }
+
+    /// A new deflater with `strategy`.
+    pub const fn with_strategy(strategy: Strategy) -> Self {
+        let mut state = compress::State::new();
+        state.fixed = matches!(strategy, Strategy::Fixed);
+        Deflater { state }
+    }
+
+    /// Sets the block coding of the calls and streams that use this deflater from now on.
+    pub fn set_strategy(&mut self, strategy: Strategy) {
+        self.state.fixed = matches!(strategy, Strategy::Fixed);
+    }
+
+    /// The block coding this deflater uses.
+    pub const fn strategy(&self) -> Strategy {
+        if self.state.fixed {
+            Strategy::Fixed
+        } else {
+            Strategy::Default
+        }
+    }
+}
+
+/// How a [`Deflater`] codes its blocks. The matching (the level) is the same either way.
+///
+/// ```
+/// use offload_compress::{Auto, deflate};
+///
+/// // Level 1 with the fixed code: the quick mode, for decoders that cannot take a
+/// // dynamic Huffman code or encoders that must not wait for a block's statistics.
+/// let mut deflater = deflate::Deflater::with_strategy(deflate::Strategy::Fixed);
+/// let data = b"a fixed code, a fixed code, a fixed code".repeat(10);
+/// let mut stream = vec![0u8; deflate::deflate_bound(data.len())];
+/// let n = deflate::deflate_raw(Auto::detect(), &mut deflater, 1, &data, &mut stream)?;
+/// assert!(n < data.len());
+/// assert_eq!(stream[0] & 0b110, 0b010); // BTYPE 01: fixed Huffman codes
+/// # Ok::<(), offload_compress::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// Each block is stored, fixed-Huffman or dynamic-Huffman, whichever is smallest by
+    /// exact bit count.
+    #[default]
+    Default,
+    /// Each block is stored or fixed-Huffman (RFC 1951's predefined code), whichever is
+    /// smaller; no dynamic code is built (zlib's `Z_FIXED`). At level 1 this is the quick
+    /// mode: the same matches, no per-block code construction, and a stream any DEFLATE
+    /// decoder reads without building tables, at a worse ratio on data whose byte
+    /// frequencies are skewed (text).
+    Fixed,
 }
 
 impl Default for Deflater {
@@ -165,6 +216,7 @@ impl Default for Deflater {
 impl core::fmt::Debug for Deflater {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Deflater")
+            .field("strategy", &self.strategy())
             .field("bytes", &Self::SIZE)
             .finish_non_exhaustive()
     }
@@ -198,7 +250,8 @@ pub const fn gzip_bound(len: usize) -> usize {
 /// hash table of two-entry buckets, greedy matching); 2–4 greedy and 5–9 lazy matching
 /// over hash chains searched deeper as the level grows (6 is the usual default, 9 the
 /// smallest output). Every block is written as stored, fixed-Huffman or dynamic-Huffman,
-/// whichever is smallest by exact bit count. Blocks end where the data's statistics
+/// whichever is smallest by exact bit count (stored or fixed-Huffman only with the
+/// deflater's [`Strategy::Fixed`]: level 1 with it is the quick mode). Blocks end where the data's statistics
 /// change (libdeflate's heuristic), after 200 000 input bytes, or after 16 384 matches.
 ///
 /// Nothing after `output[n]` (`n` the returned length) is written; on error the contents

@@ -129,12 +129,16 @@ pub(crate) struct State {
     dist_freq: [u32; NUM_DIST],
     /// The position from which the chain parser's next [`age_tables`] pass is due.
     age_next: usize,
+    /// Whether blocks are limited to the fixed code and stored
+    /// ([`Strategy::Fixed`](super::Strategy::Fixed)).
+    pub(crate) fixed: bool,
 }
 
 impl State {
     pub(crate) const fn new() -> Self {
         State {
             age_next: 0,
+            fixed: false,
             table: [EMPTY; 3 << HASH_BITS_MAX],
             prev: [0; WINDOW],
             seqs: [Seq {
@@ -561,6 +565,7 @@ pub(crate) fn compress_blocks(
             &mut state.litlen_freq,
             &state.dist_freq,
             last && end,
+            state.fixed,
         );
         if bw.overflowed() || end {
             break;
@@ -1040,6 +1045,7 @@ fn parse_chain(
         litlen_freq,
         dist_freq,
         age_next,
+        fixed: _,
     } = state;
     parse_chain_with(
         table,
@@ -1284,8 +1290,100 @@ fn fixed_litlen_len(sym: usize) -> u32 {
     }
 }
 
+/// A block's dynamic Huffman code: the code lengths, their run-length coded form and the
+/// code-length code, and the block's exact size in bits with it.
+struct Dynamic {
+    litlen_lens: [u8; NUM_LITLEN],
+    dist_lens: [u8; NUM_DIST],
+    hlit: usize,
+    hdist: usize,
+    items: [Item; NUM_LITLEN + NUM_DIST],
+    nitems: usize,
+    pre_lens: [u8; NUM_PRECODE],
+    hclen: usize,
+    bits: usize,
+}
+
+impl Dynamic {
+    /// The code for these counts (`litlen_freq` with the end-of-block symbol); `extra` is
+    /// the block's count of length and distance extra bits.
+    fn build(litlen_freq: &[u32; NUM_LITLEN], dist_freq: &[u32; NUM_DIST], extra: usize) -> Self {
+        let mut litlen_lens = [0u8; NUM_LITLEN];
+        let mut dist_lens = [0u8; NUM_DIST];
+        build_lengths(litlen_freq, 15, &mut litlen_lens);
+        build_lengths(dist_freq, 15, &mut dist_lens);
+        let hlit = 257
+            + litlen_lens[257..]
+                .iter()
+                .rposition(|&l| l != 0)
+                .map_or(0, |p| p + 1);
+        let hdist = 1 + dist_lens.iter().rposition(|&l| l != 0).unwrap_or(0);
+        let mut all_lens = [0u8; NUM_LITLEN + NUM_DIST];
+        all_lens[..hlit].copy_from_slice(&litlen_lens[..hlit]);
+        all_lens[hlit..hlit + hdist].copy_from_slice(&dist_lens[..hdist]);
+        let mut items = [Item::default(); NUM_LITLEN + NUM_DIST];
+        let nitems = rle_lengths(&all_lens[..hlit + hdist], &mut items).min(items.len());
+        let mut pre_freq = [0u32; NUM_PRECODE];
+        for it in &items[..nitems] {
+            pre_freq[usize::from(it.sym) % NUM_PRECODE] += 1;
+        }
+        let mut pre_lens = [0u8; NUM_PRECODE];
+        build_lengths(&pre_freq, 7, &mut pre_lens);
+        let hclen = 4 + super::tables::PRECODE_ORDER[4..]
+            .iter()
+            .rposition(|&s| pre_lens[usize::from(s)] != 0)
+            .map_or(0, |p| p + 1);
+        let mut bits = 3 + 5 + 5 + 4 + 3 * hclen + extra;
+        for (&f, &l) in litlen_freq.iter().zip(&litlen_lens) {
+            bits += f as usize * usize::from(l);
+        }
+        for (&f, &l) in dist_freq.iter().zip(&dist_lens) {
+            bits += f as usize * usize::from(l);
+        }
+        for it in &items[..nitems] {
+            bits += usize::from(pre_lens[usize::from(it.sym) % NUM_PRECODE])
+                + item_extra_bits(it.sym) as usize;
+        }
+        Dynamic {
+            litlen_lens,
+            dist_lens,
+            hlit,
+            hdist,
+            items,
+            nitems,
+            pre_lens,
+            hclen,
+            bits,
+        }
+    }
+
+    /// Writes the block header (final if `last`) and the code, and gives the code's
+    /// lengths in `lcl` and `dcl`.
+    fn write_header(&self, bw: &mut BitWriter<'_>, last: bool, lcl: &mut [u8], dcl: &mut [u8]) {
+        bw.put(4 | u64::from(last), 3);
+        bw.put((self.hlit - 257) as u64, 5);
+        bw.put((self.hdist - 1) as u64, 5);
+        bw.put((self.hclen - 4) as u64, 4);
+        for &s in &super::tables::PRECODE_ORDER[..self.hclen] {
+            bw.put(u64::from(self.pre_lens[usize::from(s)]), 3);
+        }
+        let mut pre_codes = [0u16; NUM_PRECODE];
+        canonical_codes(&self.pre_lens, &mut pre_codes);
+        for it in &self.items[..self.nitems] {
+            let s = usize::from(it.sym) % NUM_PRECODE;
+            let eb = item_extra_bits(it.sym);
+            let l = u32::from(self.pre_lens[s]);
+            bw.put(u64::from(pre_codes[s]) | u64::from(it.extra) << l, l + eb);
+        }
+        lcl[..NUM_LITLEN].copy_from_slice(&self.litlen_lens);
+        dcl[..NUM_DIST].copy_from_slice(&self.dist_lens);
+    }
+}
+
 /// Writes one block of `data` (whose parse is `seqs`, symbol counts `litlen_freq` without
-/// the end-of-block symbol, `dist_freq`) in the cheapest of the three block types.
+/// the end-of-block symbol, `dist_freq`) in the cheapest of the three block types; with
+/// `fixed` ([`Strategy::Fixed`](super::Strategy::Fixed)), the cheaper of stored and
+/// fixed-Huffman, and no dynamic code is built.
 #[inline(never)]
 fn write_block(
     bw: &mut BitWriter<'_>,
@@ -1294,36 +1392,9 @@ fn write_block(
     litlen_freq: &mut [u32; NUM_LITLEN],
     dist_freq: &[u32; NUM_DIST],
     last: bool,
+    fixed: bool,
 ) {
     litlen_freq[256] = 1;
-
-    // Dynamic code.
-    let mut litlen_lens = [0u8; NUM_LITLEN];
-    let mut dist_lens = [0u8; NUM_DIST];
-    build_lengths(litlen_freq, 15, &mut litlen_lens);
-    build_lengths(dist_freq, 15, &mut dist_lens);
-    let hlit = 257
-        + litlen_lens[257..]
-            .iter()
-            .rposition(|&l| l != 0)
-            .map_or(0, |p| p + 1);
-    let hdist = 1 + dist_lens.iter().rposition(|&l| l != 0).unwrap_or(0);
-    let mut all_lens = [0u8; NUM_LITLEN + NUM_DIST];
-    all_lens[..hlit].copy_from_slice(&litlen_lens[..hlit]);
-    all_lens[hlit..hlit + hdist].copy_from_slice(&dist_lens[..hdist]);
-    let mut items = [Item::default(); NUM_LITLEN + NUM_DIST];
-    let nitems = rle_lengths(&all_lens[..hlit + hdist], &mut items);
-    let items = &items[..nitems.min(NUM_LITLEN + NUM_DIST)];
-    let mut pre_freq = [0u32; NUM_PRECODE];
-    for it in items {
-        pre_freq[usize::from(it.sym) % NUM_PRECODE] += 1;
-    }
-    let mut pre_lens = [0u8; NUM_PRECODE];
-    build_lengths(&pre_freq, 7, &mut pre_lens);
-    let hclen = 4 + super::tables::PRECODE_ORDER[4..]
-        .iter()
-        .rposition(|&s| pre_lens[usize::from(s)] != 0)
-        .map_or(0, |p| p + 1);
 
     // Exact sizes.
     let mut extra = 0usize;
@@ -1333,20 +1404,13 @@ fn write_block(
     for slot in 0..NUM_DIST {
         extra += dist_freq[slot] as usize * usize::from(DIST_EXTRA[slot]);
     }
-    let mut dyn_bits = 3 + 5 + 5 + 4 + 3 * hclen + extra;
     let mut fixed_bits = 3 + extra;
     for (sym, &f) in litlen_freq.iter().enumerate() {
-        dyn_bits += f as usize * usize::from(litlen_lens[sym]);
         fixed_bits += f as usize * fixed_litlen_len(sym) as usize;
     }
-    for (sym, &f) in dist_freq.iter().enumerate() {
-        dyn_bits += f as usize * usize::from(dist_lens[sym]);
-        fixed_bits += f as usize * 5;
-    }
-    for it in items {
-        dyn_bits += usize::from(pre_lens[usize::from(it.sym) % NUM_PRECODE])
-            + item_extra_bits(it.sym) as usize;
-    }
+    fixed_bits += dist_freq.iter().map(|&f| f as usize * 5).sum::<usize>();
+    let dynamic = (!fixed).then(|| Dynamic::build(litlen_freq, dist_freq, extra));
+    let dyn_bits = dynamic.as_ref().map_or(usize::MAX, |d| d.bits);
     let stored = stored_bits(data.len(), bw.bit_phase());
 
     // When even the smallest form cannot fit, stop here: the call fails anyway.
@@ -1367,33 +1431,18 @@ fn write_block(
     let mut dist_codes = [0u16; 32];
     let mut lcl = [0u8; 288];
     let mut dcl = [0u8; 32];
-    if fixed_bits <= dyn_bits {
-        bw.put(2 | u64::from(last), 3);
-        for (sym, l) in lcl.iter_mut().enumerate() {
-            #[expect(clippy::cast_possible_truncation, reason = "lengths are <= 9")]
-            {
-                *l = fixed_litlen_len(sym) as u8;
+    match dynamic {
+        Some(d) if d.bits < fixed_bits => d.write_header(bw, last, &mut lcl, &mut dcl),
+        _ => {
+            bw.put(2 | u64::from(last), 3);
+            for (sym, l) in lcl.iter_mut().enumerate() {
+                #[expect(clippy::cast_possible_truncation, reason = "lengths are <= 9")]
+                {
+                    *l = fixed_litlen_len(sym) as u8;
+                }
             }
+            dcl.fill(5);
         }
-        dcl.fill(5);
-    } else {
-        bw.put(4 | u64::from(last), 3);
-        bw.put((hlit - 257) as u64, 5);
-        bw.put((hdist - 1) as u64, 5);
-        bw.put((hclen - 4) as u64, 4);
-        for &s in &super::tables::PRECODE_ORDER[..hclen] {
-            bw.put(u64::from(pre_lens[usize::from(s)]), 3);
-        }
-        let mut pre_codes = [0u16; NUM_PRECODE];
-        canonical_codes(&pre_lens, &mut pre_codes);
-        for it in items {
-            let s = usize::from(it.sym) % NUM_PRECODE;
-            let eb = item_extra_bits(it.sym);
-            let l = u32::from(pre_lens[s]);
-            bw.put(u64::from(pre_codes[s]) | u64::from(it.extra) << l, l + eb);
-        }
-        lcl[..NUM_LITLEN].copy_from_slice(&litlen_lens);
-        dcl[..NUM_DIST].copy_from_slice(&dist_lens);
     }
     canonical_codes(&lcl, &mut litlen_codes);
     canonical_codes(&dcl, &mut dist_codes);
