@@ -125,6 +125,46 @@ fn deflate_identical() {
     }
 }
 
+/// The hash-chain levels (shared code: this guards that no backend changes their parse):
+/// records of a few shapes repeated with small edits through more than 32 KiB, so chains
+/// are deep, candidates agree for a while and then differ, matches reach 258 bytes and
+/// positions cross 32 768; the data ends inside a repeat, so the last searches are cut
+/// short by the end. Every backend writes `Scalar`'s bytes at a greedy, a lazy and a
+/// two-ahead level. Not under Miri: no `unsafe` runs here that `deflate_identical` misses.
+#[test]
+#[cfg_attr(miri, ignore = "shared safe code; slow in the interpreter")]
+fn deflate_chain_walk_identical() {
+    let mut rng = Rng::new(61);
+    let shapes: Vec<Vec<u8>> = (0..6).map(|i| rng.bytes(40 + 50 * i)).collect();
+    let mut d = Vec::new();
+    while d.len() < 34_000 {
+        let mut rec = shapes[rng.below(shapes.len())].clone();
+        for _ in 0..rng.below(4) {
+            let at = rng.below(rec.len());
+            rec[at] = rng.bytes(1)[0];
+        }
+        d.extend_from_slice(&rec);
+    }
+    d.extend_from_within(..300);
+    let levels = [2, 6, 9];
+    let lens = [1000, 32_768, 33_100, d.len()];
+    let mut da = Box::new(deflate::Deflater::new());
+    let mut db = Box::new(deflate::Deflater::new());
+    for (name, codec) in others() {
+        for len in lens {
+            let input = &d[d.len() - len..];
+            for level in levels {
+                let mut a = vec![0u8; deflate::deflate_bound(len)];
+                let mut b = a.clone();
+                let ra = Scalar.deflate(&mut da, level, input, &mut a);
+                let rb = codec.deflate(&mut db, level, input, &mut b);
+                assert_eq!(ra, rb, "{name} len {len} level {level}");
+                assert!(a == b, "{name} len {len} level {level}");
+            }
+        }
+    }
+}
+
 /// Decodes `block` with both codecs into buffers of `cap` bytes (filled with 0xA5) at
 /// `start`, with `dict`; compares results and whole buffers.
 fn same_decode(codec: Auto, name: &str, block: &[u8], prefix: &[u8], cap: usize, dict: &[u8]) {
