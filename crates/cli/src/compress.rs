@@ -252,8 +252,8 @@ const BLOCK: usize = 64 << 10;
 
 /// The compression rows: Deflate decompression of the built-in mixed data (text, logs,
 /// binary records and random bytes in 64 KiB pieces, the benches' corpus; 4 MiB compressed
-/// at level 6 by miniz_oxide, one stream), Deflate compression of it at levels 1 and 6 (one
-/// raw stream), and LZ4 block compress (acceleration 1) and decompress of it in 64 KiB
+/// at level 6 by miniz_oxide, one stream), Deflate compression of it at levels 1 and 6 and
+/// at level 1 with fixed Huffman codes only (the quick mode; one raw stream each), and LZ4 block compress (acceleration 1) and decompress of it in 64 KiB
 /// blocks, per backend. Throughput counts uncompressed bytes.
 pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
     for backend in Backend::ALL {
@@ -269,15 +269,24 @@ pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
             backend: backend.name(),
             make: Box::new(move || inflate_runner(backend)),
         });
-        for level in [1, 6] {
+        for (level, strategy) in [
+            (1, deflate::Strategy::Default),
+            (1, deflate::Strategy::Fixed),
+            (6, deflate::Strategy::Default),
+        ] {
+            let fixed = if strategy == deflate::Strategy::Fixed {
+                " fixed"
+            } else {
+                ""
+            };
             cases.push(Case {
                 engine: "compress",
-                op: format!("deflate -{level}"),
+                op: format!("deflate -{level}{fixed}"),
                 size: DATA,
                 bytes: DATA,
                 items: 0,
                 backend: backend.name(),
-                make: Box::new(move || deflate_runner(backend, level)),
+                make: Box::new(move || deflate_runner(backend, level, strategy)),
             });
         }
         for decompress in [false, true] {
@@ -311,10 +320,10 @@ fn inflate_runner(backend: Backend) -> Runner {
     })
 }
 
-fn deflate_runner(backend: Backend, level: u32) -> Runner {
+fn deflate_runner(backend: Backend, level: u32, strategy: deflate::Strategy) -> Runner {
     let codec = Auto::with_backend(backend).unwrap_or_default();
     let data = offload_testkit::corpus::mixed(DATA, 1);
-    let mut deflater = Box::new(deflate::Deflater::new());
+    let mut deflater = Box::new(deflate::Deflater::with_strategy(strategy));
     let mut out = vec![0u8; deflate::deflate_bound(DATA)];
     Box::new(move || {
         deflate::deflate_raw(codec, &mut deflater, level, black_box(&data), &mut out).ok();
