@@ -253,8 +253,9 @@ const BLOCK: usize = 64 << 10;
 /// The compression rows: Deflate decompression of the built-in mixed data (text, logs,
 /// binary records and random bytes in 64 KiB pieces, the benches' corpus; 4 MiB compressed
 /// at level 6 by miniz_oxide, one stream), Deflate compression of it at levels 1 and 6 and
-/// at level 1 with fixed Huffman codes only (the quick mode; one raw stream each), and LZ4 block compress (acceleration 1) and decompress of it in 64 KiB
-/// blocks, per backend. Throughput counts uncompressed bytes.
+/// at level 1 with fixed Huffman codes only (the quick mode; one raw stream each), and LZ4
+/// block compress (acceleration 1) and decompress of it in 64 KiB blocks, per backend.
+/// Throughput counts uncompressed bytes.
 pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
     for backend in Backend::ALL {
         if Auto::with_backend(backend).is_none() {

@@ -251,8 +251,9 @@ pub const fn gzip_bound(len: usize) -> usize {
 /// over hash chains searched deeper as the level grows (6 is the usual default, 9 the
 /// smallest output). Every block is written as stored, fixed-Huffman or dynamic-Huffman,
 /// whichever is smallest by exact bit count (stored or fixed-Huffman only with the
-/// deflater's [`Strategy::Fixed`]: level 1 with it is the quick mode). Blocks end where the data's statistics
-/// change (libdeflate's heuristic), after 200 000 input bytes, or after 16 384 matches.
+/// deflater's [`Strategy::Fixed`]: level 1 with it is the quick mode). Blocks end where
+/// the data's statistics change (libdeflate's heuristic), after 200 000 input bytes, or
+/// after 16 384 matches.
 ///
 /// Nothing after `output[n]` (`n` the returned length) is written; on error the contents
 /// of `output` are unspecified.
