@@ -36,7 +36,10 @@
 //! the next position's bucket one position early (a plain load whose value the next step
 //! uses, corrected if both positions share the bucket), so the load starts before the
 //! current position's compares and branches resolve (this does not change the output).
-//! The chain parser does no such touch (measured slower there, see [`Chains::find`]).
+//! The chain parser does no such touch in safe code (a plain load measured slower there);
+//! a backend may prefetch the next search's table entries through
+//! [`FastParse::prefetch_heads`] (`Avx2` does) and walk the chains its own way through
+//! [`FastParse::walk`], with [`walk_safe`]'s result.
 //!
 //! Hash tables shrink with the input (down to 2^10 entries) so that a small input only
 //! clears a small table (and only as many chain links as it has bytes, up to 32 768): the
@@ -555,6 +558,7 @@ pub(crate) fn compress_blocks(
                 bits,
                 CHAIN_PARAMS[level as usize],
                 level <= 6,
+                parser,
             )
         };
         let end = pos >= data.len();
@@ -694,6 +698,11 @@ fn parse_fast(
 /// Level 1's block parser: [`parse_fast_with`] ([`SafeParse`]), or a backend's version of
 /// the same algorithm step for step (`Avx2` runs it on raw pointers), which must record the
 /// same sequences: the compressed bytes are the same on every backend.
+///
+/// The two hooks after it serve the hash-chain levels (2..=9), whose parser is shared
+/// code: a backend may walk a chain its own way ([`walk`](Self::walk), which must give
+/// [`walk_safe`]'s result) and may prefetch the table entries the next search reads
+/// ([`prefetch_heads`](Self::prefetch_heads), a hint that changes no result).
 pub(crate) trait FastParse {
     /// Parses a block from `start` as [`parse_fast_with`] does; returns the end of the
     /// block and the number of sequences recorded.
@@ -705,6 +714,25 @@ pub(crate) trait FastParse {
         start: usize,
         bits: u32,
     ) -> (usize, usize);
+
+    /// Walks one hash chain: [`walk_safe`]'s result, by any route.
+    #[inline(always)]
+    fn walk(&self, w: &Walk<'_>) -> (usize, usize) {
+        walk_safe(w)
+    }
+
+    /// A hint that the search at `pos` (hash width `bits`, the 3-byte table in use when
+    /// `use3`) comes soon: its table entries are [`head_slots`]. By default, nothing.
+    #[inline(always)]
+    fn prefetch_heads(
+        &self,
+        _table: &[u16; 3 << HASH_BITS_MAX],
+        _data: &[u8],
+        _pos: usize,
+        _bits: u32,
+        _use3: bool,
+    ) {
+    }
 }
 
 /// The portable level 1 parser, [`parse_fast_with`].
@@ -832,6 +860,113 @@ fn parse_fast_with(
     (pos, rec.finish())
 }
 
+/// One chain walk of [`Chains::find`]: the search at `pos` from the chain's first
+/// candidate `head`, for a match longer than `best`. The finder guarantees `4 <= max`,
+/// `pos + max <= data.len()` and `best.0 < max`, which is what keeps a backend's
+/// unchecked reads (see [`FastParse::walk`]) inside `data`: every candidate read is behind
+/// `pos` and ends before `pos + max`.
+pub(crate) struct Walk<'a> {
+    pub(crate) data: &'a [u8],
+    pub(crate) prev: &'a [u16; WINDOW],
+    pub(crate) pos: usize,
+    /// `pos` modulo 2^16, as the chains hold positions.
+    pub(crate) p: u16,
+    /// The chain's first candidate, modulo 2^16.
+    pub(crate) head: u16,
+    /// Candidates to look at, at most.
+    pub(crate) depth: u32,
+    /// The match to beat: its length and distance (0: none).
+    pub(crate) best: (usize, usize),
+    /// The first 4 bytes at `pos`.
+    pub(crate) x: u32,
+    /// The longest match allowed here.
+    pub(crate) max: usize,
+    /// A match this long ends the walk.
+    pub(crate) nice: usize,
+}
+
+/// The chain walk in safe code: follows the links as positions (`c16`, the next one a
+/// load at the current one's slot, so the loop-carried chain is a load and a mask); each
+/// candidate's distance `d` comes from it apart from that chain. The walk stops at a
+/// candidate out of the window (a link's distance from `pos` is at most 2 * WINDOW, so
+/// exact modulo 2^16 or 0), before the data, after `depth` candidates, or at a match of
+/// `nice` bytes. Returns the longest match found `(len, dist)`, `best` if none is longer.
+///
+/// Against links held as distances (a load, an add, a subtraction and a mask per step),
+/// this and the 3-byte early exit in [`Chains::find`] made level 6 6-12 % faster on 2 MiB
+/// of each corpus kind (the early exit alone 0-3 %; AMD EPYC Zen 3 KVM guest, 2 cores,
+/// shared; runs interleaved in one process, best of 20), with the same output and about
+/// 2 % more instructions (callgrind). Counted on that corpus, the walk takes as many steps
+/// as libdeflate's level 6.
+#[inline(always)]
+pub(crate) fn walk_safe(w: &Walk<'_>) -> (usize, usize) {
+    let &Walk {
+        data,
+        prev,
+        pos,
+        p,
+        head,
+        depth,
+        best: (mut best_len, mut best_dist),
+        x,
+        max,
+        nice,
+    } = w;
+    let mut c16 = head;
+    let mut depth = depth;
+    loop {
+        let d = p.wrapping_sub(c16) as usize;
+        if d.wrapping_sub(1) >= WINDOW || d > pos || depth == 0 {
+            break;
+        }
+        let c = pos - d;
+        // Only a candidate that agrees with the current best at its last 4 bytes (and
+        // at the first 4) can be longer. best_len < max <= data.len() - pos.
+        let hit = if best_len < 4 {
+            read32(data, c) == x
+        } else {
+            read32(data, c + best_len - 3) == read32(data, pos + best_len - 3)
+                && read32(data, c) == x
+        };
+        if hit {
+            let l = match_len(data, c, pos, 4, max);
+            if l > best_len {
+                best_len = l;
+                best_dist = d;
+                if l >= nice {
+                    break;
+                }
+            }
+        }
+        // A candidate exactly WINDOW back shares its slot with `pos`, just linked
+        // above: the walk then goes round again from the head. That only repeats
+        // candidates already compared (a match must be strictly longer to count), so
+        // the result is the one the walk had; it costs depth, not correctness. (Linking
+        // `pos` after its walk ends such walks there, with fewer steps and the same
+        // bytes, but measured slower: see `Avx2`'s walk.)
+        c16 = prev[usize::from(c16) % WINDOW];
+        depth -= 1;
+    }
+    (best_len, best_dist)
+}
+
+/// The table entries the search at `pos` reads first: the 4-byte hash's chain head and,
+/// with `use3`, the 3-byte table's entry; `None` when `pos` has fewer than 4 bytes. Only
+/// `Avx2` prefetches them.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+pub(crate) fn head_slots(data: &[u8], pos: usize, bits: u32, use3: bool) -> Option<(usize, usize)> {
+    let w = data.get(pos..pos + 4)?;
+    let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+    let h4 = hash4(x, bits + 1) & HASH4_MASK;
+    let h3 = if use3 {
+        HASH3_BASE + (hash3(x, bits) & HASH_MASK)
+    } else {
+        h4
+    };
+    Some((h4, h3))
+}
+
 /// The hash-chain match finder (levels 2..=9).
 struct Chains {
     bits: u32,
@@ -845,6 +980,7 @@ impl Chains {
     #[inline(always)]
     fn insert_range<const USE3: bool>(
         &self,
+        parser: &impl FastParse,
         table: &mut [u16; 3 << HASH_BITS_MAX],
         prev: &mut [u16; WINDOW],
         data: &[u8],
@@ -861,6 +997,8 @@ impl Chains {
             let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
             self.insert(table, prev, x, q, USE3);
         }
+        // The next search is at `to` (the match's end).
+        parser.prefetch_heads(table, data, to, self.bits, USE3);
     }
 
     /// Inserts `pos`, whose first 4 bytes are `x`, without searching.
@@ -892,6 +1030,7 @@ impl Chains {
     )]
     fn find(
         &self,
+        parser: &impl FastParse,
         table: &mut [u16; 3 << HASH_BITS_MAX],
         prev: &mut [u16; WINDOW],
         data: &[u8],
@@ -914,12 +1053,13 @@ impl Chains {
         } else {
             EMPTY
         };
-        let mut c16 = table[h4];
+        let head = table[h4];
         table[h4] = p;
-        prev[pos % WINDOW] = link(p, c16);
-        // No early touch of the next position's head here: a plain load kept by
-        // `black_box` (a prefetch in effect, but one that must retire) made level 6 1-5 %
-        // slower with the walk below (same machine and method, best of 15 and 20).
+        prev[pos % WINDOW] = link(p, head);
+        // The next search is usually at `pos + 1`: start its table reads now, where the
+        // backend can (a prefetch that need not retire; a plain load kept by `black_box`
+        // instead made level 6 1-5 % slower, measured in safe code).
+        parser.prefetch_heads(table, data, pos + 1, self.bits, use3);
         let max = (data.len() - pos).min(MAX_MATCH);
         if floor >= max {
             return (0, 0);
@@ -944,50 +1084,18 @@ impl Chains {
             best_len = 3;
             best_dist = d3;
         }
-        // The walk follows the links as positions (`c16`, the next one a load at the
-        // current one's slot, so the loop-carried chain is a load and a mask); each
-        // candidate's distance `d` comes from it apart from that chain. The walk stops
-        // at a candidate out of the window (a link's distance from `pos` is at most
-        // 2 * WINDOW, so exact modulo 2^16 or 0), before the data or after `depth`.
-        // Against links held as distances (a load, an add, a subtraction and a mask per
-        // step), this and the 3-byte early exit above made level 6 6-12 % faster on 2 MiB
-        // of each corpus kind (the early exit alone 0-3 %; AMD EPYC Zen 3 KVM guest, 2
-        // cores, shared; runs interleaved in one process, best of 20), with the same
-        // output and about 2 % more instructions (callgrind). Counted on that corpus,
-        // the walk takes as many steps as libdeflate's level 6: the time is the chain's
-        // latency, not the work.
-        let mut depth = depth;
-        loop {
-            let d = p.wrapping_sub(c16) as usize;
-            if d.wrapping_sub(1) >= WINDOW || d > pos || depth == 0 {
-                break;
-            }
-            let c = pos - d;
-            // Only a candidate that agrees with the current best at its last 4 bytes (and
-            // at the first 4) can be longer. best_len < max <= data.len() - pos.
-            let hit = if best_len < 4 {
-                read32(data, c) == x
-            } else {
-                read32(data, c + best_len - 3) == read32(data, pos + best_len - 3)
-                    && read32(data, c) == x
-            };
-            if hit {
-                let l = match_len(data, c, pos, 4, max);
-                if l > best_len {
-                    best_len = l;
-                    best_dist = d;
-                    if l >= nice {
-                        break;
-                    }
-                }
-            }
-            // A candidate exactly WINDOW back shares its slot with `pos`, just linked
-            // above: the walk then goes round again from the head. That only repeats
-            // candidates already compared (a match must be strictly longer to count), so
-            // the result is the one the walk had; it costs depth, not correctness.
-            c16 = prev[usize::from(c16) % WINDOW];
-            depth -= 1;
-        }
+        let (best_len, best_dist) = parser.walk(&Walk {
+            data,
+            prev,
+            pos,
+            p,
+            head,
+            depth,
+            best: (best_len, best_dist),
+            x,
+            max,
+            nice,
+        });
         if best_dist == 0 {
             (0, 0)
         } else {
@@ -1037,6 +1145,7 @@ fn parse_chain(
     bits: u32,
     params: (u32, usize, u8),
     accelerate: bool,
+    parser: &impl FastParse,
 ) -> (usize, usize) {
     let State {
         table,
@@ -1047,27 +1156,29 @@ fn parse_chain(
         age_next,
         fixed: _,
     } = state;
-    parse_chain_with(
-        table,
-        prev,
-        age_next,
-        (seqs, litlen_freq, dist_freq),
-        data,
-        start,
-        bits,
-        params,
-        accelerate,
-    )
+    let parts = (seqs, litlen_freq, dist_freq);
+    if bits == HASH_BITS_MAX {
+        parse_chain_with::<true>(
+            table, prev, age_next, parts, data, start, bits, params, accelerate, parser,
+        )
+    } else {
+        parse_chain_with::<false>(
+            table, prev, age_next, parts, data, start, bits, params, accelerate, parser,
+        )
+    }
 }
 
 /// [`parse_chain`] over the match finder's tables and the recorder, passed apart (see
-/// [`parse_fast_with`]).
+/// [`parse_fast_with`]). `FULL`: the tables are full size (`bits` is [`HASH_BITS_MAX`], as
+/// for every input above 16 KiB), so the hash shifts are constants and the masks after
+/// them vanish, which frees registers in the loop, as level 1's parser does (measured
+/// with `Avx2`'s chain walk: see there).
 #[inline(never)]
 #[expect(
     clippy::too_many_arguments,
     reason = "the parts of the state, passed apart"
 )]
-fn parse_chain_with(
+fn parse_chain_with<const FULL: bool>(
     table: &mut [u16; 3 << HASH_BITS_MAX],
     prev: &mut [u16; WINDOW],
     age_next: &mut usize,
@@ -1077,8 +1188,10 @@ fn parse_chain_with(
     bits: u32,
     (depth, nice, lookahead): (u32, usize, u8),
     accelerate: bool,
+    parser: &impl FastParse,
 ) -> (usize, usize) {
     let mut rec = Recorder::new(seqs, litlen_freq, dist_freq);
+    let bits = if FULL { HASH_BITS_MAX } else { bits };
     let mf = Chains { bits, nice };
     let mut misses = 0usize;
     let len = data.len();
@@ -1115,6 +1228,7 @@ fn parse_chain_with(
             *age_next = pos + AGE_STEP;
         }
         let (mut cur_len, mut cur_dist) = mf.find(
+            parser,
             table,
             prev,
             data,
@@ -1151,6 +1265,7 @@ fn parse_chain_with(
                     break 'lazy;
                 }
                 let (next_len, next_dist) = mf.find(
+                    parser,
                     table,
                     prev,
                     data,
@@ -1177,9 +1292,9 @@ fn parse_chain_with(
         let end = pos + cur_len;
         let stop = end.min(hash_end);
         if min_len == 3 {
-            mf.insert_range::<true>(table, prev, data, inserted, stop);
+            mf.insert_range::<true>(parser, table, prev, data, inserted, stop);
         } else {
-            mf.insert_range::<false>(table, prev, data, inserted, stop);
+            mf.insert_range::<false>(parser, table, prev, data, inserted, stop);
         }
         pos = end;
     }
