@@ -103,13 +103,8 @@ fn deflate_identical() {
                 }
                 let input = &d[d.len() - len - misalign..d.len() - misalign];
                 for &level in levels {
-                    let mut a = vec![0u8; deflate::deflate_bound(len)];
-                    let mut b = a.clone();
-                    let ra = Scalar.deflate(&mut da, level, input, &mut a);
-                    let rb = codec.deflate(&mut db, level, input, &mut b);
-                    assert_eq!(ra, rb, "{name} len {len} level {level}");
-                    assert!(a == b, "{name} len {len} misalign {misalign} level {level}");
-                    let n = ra.unwrap();
+                    let label = format!("{name} len {len} misalign {misalign} level {level}");
+                    let n = same_deflate(codec, (&mut da, &mut db), input, level, &label).unwrap();
                     if n > 0 {
                         let mut short = vec![0u8; n - 1];
                         let rc = codec.deflate(&mut db, level, input, &mut short);
@@ -156,15 +151,30 @@ fn deflate_chain_walk_identical() {
         for &len in lens {
             let input = &d[d.len() - len..];
             for &level in levels {
-                let mut a = vec![0u8; deflate::deflate_bound(len)];
-                let mut b = a.clone();
-                let ra = Scalar.deflate(&mut da, level, input, &mut a);
-                let rb = codec.deflate(&mut db, level, input, &mut b);
-                assert_eq!(ra, rb, "{name} len {len} level {level}");
-                assert!(a == b, "{name} len {len} level {level}");
+                let label = format!("{name} len {len} level {level}");
+                same_deflate(codec, (&mut da, &mut db), input, level, &label).unwrap();
             }
         }
     }
+}
+
+/// Deflates `input` at `level` with `Scalar` (deflater `da`) and `codec` (`db`) into
+/// outputs of `deflate_bound` bytes; asserts the same result and the same bytes, and
+/// returns the result.
+fn same_deflate(
+    codec: Auto,
+    (da, db): (&mut deflate::Deflater, &mut deflate::Deflater),
+    input: &[u8],
+    level: u32,
+    label: &str,
+) -> Result<usize, Error> {
+    let mut a = vec![0u8; deflate::deflate_bound(input.len())];
+    let mut b = a.clone();
+    let ra = Scalar.deflate(da, level, input, &mut a);
+    let rb = codec.deflate(db, level, input, &mut b);
+    assert_eq!(ra, rb, "{label}");
+    assert!(a == b, "{label}");
+    ra
 }
 
 /// Decodes `block` with both codecs into buffers of `cap` bytes (filled with 0xA5) at
