@@ -371,11 +371,11 @@ pub fn compress_inflate_chunked(data: &[u8]) {
 
 /// Deflate compression round trip: a level (0..=9) and strategy (default or fixed Huffman
 /// codes only), a format (raw, zlib, gzip) and an output-room shortfall from the first
-/// bytes, the rest as data. Every backend writes the
-/// same bytes; the stream decodes back to the data with our one-shot decoder and with
-/// miniz_oxide; its length is within the documented bound; the streaming compressor fed in
-/// small chunks writes a stream that decodes to the data too; and an output buffer shorter
-/// than the stream is refused with `OutputTooSmall`, writing nothing past it.
+/// bytes, the rest as data. Every backend writes the same bytes; the stream decodes back
+/// to the data with our one-shot decoder and with miniz_oxide; its length is within the
+/// documented bound; the streaming compressor fed in small chunks writes a stream that
+/// decodes to the data too; and an output buffer shorter than the stream is refused with
+/// `OutputTooSmall`, writing nothing past it.
 pub fn compress_deflate_roundtrip(data: &[u8]) {
     use offload_compress::deflate;
     let mut input = Input::new(data);

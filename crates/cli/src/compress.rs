@@ -270,19 +270,14 @@ pub(crate) fn bench_cases(cases: &mut Vec<Case>) {
             backend: backend.name(),
             make: Box::new(move || inflate_runner(backend)),
         });
-        for (level, strategy) in [
-            (1, deflate::Strategy::Default),
-            (1, deflate::Strategy::Fixed),
-            (6, deflate::Strategy::Default),
+        for (level, strategy, suffix) in [
+            (1, deflate::Strategy::Default, ""),
+            (1, deflate::Strategy::Fixed, " fixed"),
+            (6, deflate::Strategy::Default, ""),
         ] {
-            let fixed = if strategy == deflate::Strategy::Fixed {
-                " fixed"
-            } else {
-                ""
-            };
             cases.push(Case {
                 engine: "compress",
-                op: format!("deflate -{level}{fixed}"),
+                op: format!("deflate -{level}{suffix}"),
                 size: DATA,
                 bytes: DATA,
                 items: 0,
