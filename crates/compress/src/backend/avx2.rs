@@ -1514,6 +1514,21 @@ impl deflate::compress::FastParse for Avx2 {
             }
         }
     }
+
+    #[inline(always)]
+    fn age(&self, entries: &mut [u16], now: u16) {
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2.
+        unsafe { age_avx2(entries, now) }
+    }
+}
+
+/// The chain parser's aging pass (`deflate::compress`'s `age_safe`, the same safe loop)
+/// compiled for AVX2: 16 entries per compare and select instead of SSE2's 8, where the
+/// unsigned compare also costs two sign flips. A pass covers up to 3 × 2^15 table entries
+/// and 2^15 links every 24 576 positions.
+#[target_feature(enable = "avx2")]
+fn age_avx2(entries: &mut [u16], now: u16) {
+    deflate::compress::age_safe(entries, now);
 }
 
 /// The hash-chain walk of Deflate levels 2..=9 on raw pointers: `walk_safe`'s result

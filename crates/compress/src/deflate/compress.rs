@@ -46,8 +46,8 @@
 //! per-call setup is proportional to the input, and results never depend on an earlier
 //! call. Table entries hold positions modulo 2^16; a candidate's bytes are always compared
 //! before use. For the hash chains, a pass every 24 576 positions ([`age_tables`]) marks
-//! the entries that have left the window, so no entry ever wraps around into a false
-//! chain; level 1's wrapped entries cost only a wasted comparison.
+//! the heads and links that have left the window, so no entry ever wraps around into a
+//! false chain; level 1's wrapped entries cost only a wasted comparison.
 
 #![forbid(unsafe_code)]
 
@@ -409,21 +409,6 @@ pub(crate) fn pos16(pos: usize) -> u16 {
     pos as u16
 }
 
-/// The chain link stored for a position `p` (mod 2^16) whose hash's previous head was
-/// `head`: that head's position if within [`WINDOW`], else a position exactly `WINDOW`
-/// before `p`, which any later walk reaching `p` finds out of the window (see
-/// [`Chains::find`]).
-#[inline(always)]
-fn link(p: u16, head: u16) -> u16 {
-    #[expect(clippy::cast_possible_truncation, reason = "WINDOW < 2^16")]
-    let window = WINDOW as u16;
-    if p.wrapping_sub(head) <= window {
-        head
-    } else {
-        p.wrapping_sub(window)
-    }
-}
-
 impl State {
     /// The data moved down by `by` bytes (the streaming window's slide): positions held
     /// modulo 2^16 keep their meaning if `by` is a multiple of 2^16; the pass schedule
@@ -433,34 +418,50 @@ impl State {
     }
 }
 
-/// Re-marks every chain-parser table entry further than [`WINDOW`] behind `now` as exactly
-/// `WINDOW + 1` behind it.
+/// Re-marks every chain-parser entry (the heads, the 3-byte table and the chain links)
+/// further than [`WINDOW`] behind `now` as exactly `WINDOW + 1` behind it.
 ///
 /// Entries hold positions modulo 2^16, so an entry 2^16 or more positions old would look
 /// recent again: its chain walk would follow links of other hashes for the whole search
 /// depth, comparing bytes that almost never match (on logs such walks cost a fifth of
-/// level 6's time). Run at least every 32 767 positions (the parser runs it every
-/// [`AGE_STEP`]), this keeps every age below 2^16 and so every entry exact: valid exactly
-/// when within the window. A re-marked entry ages again until the next pass re-marks it.
-/// Which entries are valid depends on positions only, never on when the passes ran, so
-/// the output does not depend on how a stream was chunked. The loop is a compare and a
-/// select per entry, which compilers vectorize.
-fn age_tables(table: &mut [u16; 3 << HASH_BITS_MAX], bits: u32, now: u16) {
+/// level 6's time). Passes come less than `S` = [`AGE_STEP`] + one step (28 672) apart,
+/// so every age stays exact: after a pass every entry is at most `WINDOW + 1` old, and
+/// until the next it ages by less than `S` (below 61 441, short of 2^16). A link is its
+/// position's head when stored, no older than that; a walk reads it only while the
+/// position is in the window, and by then its age is again below `WINDOW + 1 + S` (not
+/// re-marked at the last pass: it was within the window then; re-marked: `WINDOW + 1`
+/// then). So a link is valid exactly when within the window, with no clamp when it is
+/// stored (which cost about 5 instructions per position: 4 % of level 6's on the mixed
+/// corpus, callgrind). Which entries are valid depends on positions only, never on when
+/// the passes ran, so the output does not depend on how a stream was chunked.
+fn age_tables(
+    table: &mut [u16; 3 << HASH_BITS_MAX],
+    prev: &mut [u16; WINDOW],
+    bits: u32,
+    now: u16,
+    parser: &impl FastParse,
+) {
+    parser.age(&mut table[..2 << bits], now);
+    parser.age(&mut table[HASH3_BASE..HASH3_BASE + (1 << bits)], now);
+    parser.age(prev, now);
+}
+
+/// One [`age_tables`] pass over `entries`: a compare and a select per entry, which
+/// compilers vectorize (a backend may compile it for wider vectors: see
+/// [`FastParse::age`]).
+#[inline(always)]
+pub(crate) fn age_safe(entries: &mut [u16], now: u16) {
     #[expect(clippy::cast_possible_truncation, reason = "WINDOW < 2^16")]
     let window = WINDOW as u16;
     let stale = now.wrapping_sub(window + 1);
-    let age = |entries: &mut [u16]| {
-        for e in entries {
-            let v = *e;
-            *e = if now.wrapping_sub(v) > window {
-                stale
-            } else {
-                v
-            };
-        }
-    };
-    age(&mut table[..2 << bits]);
-    age(&mut table[HASH3_BASE..HASH3_BASE + (1 << bits)]);
+    for e in entries {
+        let v = *e;
+        *e = if now.wrapping_sub(v) > window {
+            stale
+        } else {
+            v
+        };
+    }
 }
 
 // --- entry point ---------------------------------------------------------------------
@@ -733,6 +734,12 @@ pub(crate) trait FastParse {
         _use3: bool,
     ) {
     }
+
+    /// Ages `entries` as [`age_safe`] does, by any route.
+    #[inline(always)]
+    fn age(&self, entries: &mut [u16], now: u16) {
+        age_safe(entries, now);
+    }
 }
 
 /// The portable level 1 parser, [`parse_fast_with`].
@@ -888,8 +895,8 @@ pub(crate) struct Walk<'a> {
 /// The chain walk in safe code: follows the links as positions (`c16`, the next one a
 /// load at the current one's slot, so the loop-carried chain is a load and a mask); each
 /// candidate's distance `d` comes from it apart from that chain. The walk stops at a
-/// candidate out of the window (a link's distance from `pos` is at most 2 * WINDOW, so
-/// exact modulo 2^16 or 0), before the data, after `depth` candidates, or at a match of
+/// candidate out of the window (every entry's age is exact modulo 2^16: see
+/// [`age_tables`]), before the data, after `depth` candidates, or at a match of
 /// `nice` bytes. Returns the longest match found `(len, dist)`, `best` if none is longer.
 ///
 /// Against links held as distances (a load, an add, a subtraction and a mask per step),
@@ -1019,7 +1026,7 @@ impl Chains {
         if use3 {
             table[HASH3_BASE + (hash3(x, self.bits) & HASH_MASK)] = p;
         }
-        prev[pos % WINDOW] = link(p, head);
+        prev[pos % WINDOW] = head;
     }
 
     /// Inserts `pos` (4 readable bytes) and returns its longest match `(len, dist)` longer
@@ -1056,7 +1063,7 @@ impl Chains {
         };
         let head = table[h4];
         table[h4] = p;
-        prev[pos % WINDOW] = link(p, head);
+        prev[pos % WINDOW] = head;
         // The next search is usually at `pos + 1`: start its table reads now, where the
         // backend can (a prefetch that need not retire; a plain load kept by `black_box`
         // instead made level 6 1-5 % slower, measured in safe code).
@@ -1225,7 +1232,7 @@ fn parse_chain_with<const FULL: bool>(
             next_recalc = pos + (pos - start).max(16_384);
         }
         if pos >= *age_next {
-            age_tables(table, bits, pos16(pos));
+            age_tables(table, prev, bits, pos16(pos), parser);
             *age_next = pos + AGE_STEP;
         }
         let (mut cur_len, mut cur_dist) = mf.find(
