@@ -1499,18 +1499,17 @@ impl deflate::compress::FastParse for Avx2 {
     fn prefetch_heads(
         &self,
         table: &[u16; 3 << deflate::compress::HASH_BITS_MAX],
-        data: &[u8],
-        pos: usize,
-        bits: u32,
+        slots: &deflate::compress::Slots,
         use3: bool,
     ) {
         use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        if let Some((h4, h3)) = deflate::compress::head_slots(data, pos, bits, use3) {
-            // SAFETY: a prefetch reads nothing architecturally and cannot fault; both
-            // addresses are inside `table` anyway (`head_slots` gives in-range indices).
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(table.as_ptr().wrapping_add(h4).cast());
-                _mm_prefetch::<_MM_HINT_T0>(table.as_ptr().wrapping_add(h3).cast());
+        // SAFETY: a prefetch reads nothing architecturally and cannot fault, whatever the
+        // address (computed without `add`'s in-bounds requirement; both are in `table`
+        // anyway); SSE is there, as on every x86-64 CPU.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(table.as_ptr().wrapping_add(slots.h4).cast());
+            if use3 {
+                _mm_prefetch::<_MM_HINT_T0>(table.as_ptr().wrapping_add(slots.h3).cast());
             }
         }
     }

@@ -722,18 +722,10 @@ pub(crate) trait FastParse {
         walk_safe(w)
     }
 
-    /// A hint that the search at `pos` (hash width `bits`, the 3-byte table in use when
-    /// `use3`) comes soon: its table entries are [`head_slots`]. By default, nothing.
+    /// A hint that a search at `slots`' position comes soon, with the 3-byte table in
+    /// use if `use3`. By default, nothing.
     #[inline(always)]
-    fn prefetch_heads(
-        &self,
-        _table: &[u16; 3 << HASH_BITS_MAX],
-        _data: &[u8],
-        _pos: usize,
-        _bits: u32,
-        _use3: bool,
-    ) {
-    }
+    fn prefetch_heads(&self, _table: &[u16; 3 << HASH_BITS_MAX], _slots: &Slots, _use3: bool) {}
 
     /// Ages `entries` as [`age_safe`] does, by any route.
     #[inline(always)]
@@ -958,21 +950,45 @@ pub(crate) fn walk_safe(w: &Walk<'_>) -> (usize, usize) {
     (best_len, best_dist)
 }
 
-/// The table entries the search at `pos` reads first: the 4-byte hash's chain head and,
-/// with `use3`, the 3-byte table's entry; `None` when `pos` has fewer than 4 bytes. Only
-/// `Avx2` prefetches them.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[inline(always)]
-pub(crate) fn head_slots(data: &[u8], pos: usize, bits: u32, use3: bool) -> Option<(usize, usize)> {
-    let w = data.get(pos..pos + 4)?;
-    let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-    let h4 = hash4(x, bits + 1) & HASH4_MASK;
-    let h3 = if use3 {
-        HASH3_BASE + (hash3(x, bits) & HASH_MASK)
-    } else {
-        h4
+/// A position's first 4 bytes and the table entries a search there reads first (the
+/// 4-byte hash's chain head, the 3-byte table's entry), computed once: by the search or
+/// the insertions just before it, which hand them on and let the backend prefetch the
+/// entries ([`FastParse::prefetch_heads`]), and read by the search at `pos` if it comes
+/// next (libdeflate's `next_hashes`). Before, the position was hashed twice, once for the
+/// prefetch and once for the search.
+#[derive(Clone, Copy)]
+pub(crate) struct Slots {
+    /// The position, `usize::MAX` for none.
+    pos: usize,
+    x: u32,
+    pub(crate) h4: usize,
+    pub(crate) h3: usize,
+}
+
+impl Slots {
+    const NONE: Slots = Slots {
+        pos: usize::MAX,
+        x: 0,
+        h4: 0,
+        h3: HASH3_BASE,
     };
-    Some((h4, h3))
+
+    /// The slots of `pos` (hash width `bits`); none when `pos` has fewer than 4 bytes.
+    #[inline(always)]
+    fn at(data: &[u8], pos: usize, bits: u32) -> Slots {
+        match data.get(pos..pos + 4) {
+            Some(w) => {
+                let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                Slots {
+                    pos,
+                    x,
+                    h4: hash4(x, bits + 1) & HASH4_MASK,
+                    h3: HASH3_BASE + (hash3(x, bits) & HASH_MASK),
+                }
+            }
+            None => Slots::NONE,
+        }
+    }
 }
 
 /// The hash-chain match finder (levels 2..=9).
@@ -986,6 +1002,10 @@ impl Chains {
     /// The positions' words are read through `windows(4)`, so the loop has no bounds
     /// checks, and `USE3` is a constant, so it has no test of it either.
     #[inline(always)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the match finder's tables and the slots handed on, passed apart"
+    )]
     fn insert_range<const USE3: bool>(
         &self,
         parser: &impl FastParse,
@@ -994,19 +1014,19 @@ impl Chains {
         data: &[u8],
         from: usize,
         to: usize,
+        slots: &mut Slots,
     ) {
-        if from >= to {
-            return;
-        }
-        let Some(bytes) = data.get(from..to + 3) else {
-            return;
-        };
-        for (q, w) in (from..).zip(bytes.windows(4)) {
-            let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            self.insert(table, prev, x, q, USE3);
+        if from < to
+            && let Some(bytes) = data.get(from..to + 3)
+        {
+            for (q, w) in (from..).zip(bytes.windows(4)) {
+                let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                self.insert(table, prev, x, q, USE3);
+            }
         }
         // The next search is at `to` (the match's end).
-        parser.prefetch_heads(table, data, to, self.bits, USE3);
+        *slots = Slots::at(data, to, self.bits);
+        parser.prefetch_heads(table, slots, USE3);
     }
 
     /// Inserts `pos`, whose first 4 bytes are `x`, without searching.
@@ -1047,14 +1067,22 @@ impl Chains {
         floor: usize,
         use3: bool,
         exact3: bool,
+        slots: &mut Slots,
     ) -> (usize, usize) {
-        let x = read32(data, pos);
-        let h4 = hash4(x, self.bits + 1) & HASH4_MASK;
+        let (x, h4, h3) = if slots.pos == pos {
+            (slots.x, slots.h4, slots.h3)
+        } else {
+            let x = read32(data, pos);
+            (
+                x,
+                hash4(x, self.bits + 1) & HASH4_MASK,
+                HASH3_BASE + (hash3(x, self.bits) & HASH_MASK),
+            )
+        };
         let p = pos16(pos);
         // The 3-byte table is kept only while length-3 matches are wanted (stale entries
         // left from other stretches are harmless: candidates are verified).
         let c3 = if use3 {
-            let h3 = HASH3_BASE + (hash3(x, self.bits) & HASH_MASK);
             let c = table[h3];
             table[h3] = p;
             c
@@ -1067,7 +1095,8 @@ impl Chains {
         // The next search is usually at `pos + 1`: start its table reads now, where the
         // backend can (a prefetch that need not retire; a plain load kept by `black_box`
         // instead made level 6 1-5 % slower, measured in safe code).
-        parser.prefetch_heads(table, data, pos + 1, self.bits, use3);
+        *slots = Slots::at(data, pos + 1, self.bits);
+        parser.prefetch_heads(table, slots, use3);
         let max = (data.len() - pos).min(MAX_MATCH);
         if floor >= max {
             return (0, 0);
@@ -1202,6 +1231,7 @@ fn parse_chain_with<const FULL: bool>(
     let bits = if FULL { HASH_BITS_MAX } else { bits };
     let mf = Chains { bits, nice };
     let mut misses = 0usize;
+    let mut slots = Slots::NONE;
     let len = data.len();
     let block_limit = len.min(start + BLOCK_SOFT_MAX);
     let hash_end = len.saturating_sub(3);
@@ -1245,6 +1275,7 @@ fn parse_chain_with<const FULL: bool>(
             min_len - 1,
             min_len == 3,
             pos >= since3 + WINDOW,
+            &mut slots,
         );
         if cur_len < min_len {
             // As level 1 does, levels up to 6 look at fewer positions in incompressible
@@ -1282,6 +1313,7 @@ fn parse_chain_with<const FULL: bool>(
                     cur_len - 1,
                     min_len == 3,
                     p >= since3 + WINDOW,
+                    &mut slots,
                 );
                 inserted = p + 1;
                 if better(cur_len, cur_dist, next_len, next_dist, ahead) {
@@ -1300,9 +1332,9 @@ fn parse_chain_with<const FULL: bool>(
         let end = pos + cur_len;
         let stop = end.min(hash_end);
         if min_len == 3 {
-            mf.insert_range::<true>(parser, table, prev, data, inserted, stop);
+            mf.insert_range::<true>(parser, table, prev, data, inserted, stop, &mut slots);
         } else {
-            mf.insert_range::<false>(parser, table, prev, data, inserted, stop);
+            mf.insert_range::<false>(parser, table, prev, data, inserted, stop, &mut slots);
         }
         pos = end;
     }
