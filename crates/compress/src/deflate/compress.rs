@@ -973,19 +973,22 @@ impl Slots {
         h3: HASH3_BASE,
     };
 
+    /// The slots of `pos`, whose first 4 bytes are `x` (hash width `bits`).
+    #[inline(always)]
+    fn of(pos: usize, x: u32, bits: u32) -> Slots {
+        Slots {
+            pos,
+            x,
+            h4: hash4(x, bits + 1) & HASH4_MASK,
+            h3: HASH3_BASE + (hash3(x, bits) & HASH_MASK),
+        }
+    }
+
     /// The slots of `pos` (hash width `bits`); none when `pos` has fewer than 4 bytes.
     #[inline(always)]
     fn at(data: &[u8], pos: usize, bits: u32) -> Slots {
         match data.get(pos..pos + 4) {
-            Some(w) => {
-                let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-                Slots {
-                    pos,
-                    x,
-                    h4: hash4(x, bits + 1) & HASH4_MASK,
-                    h3: HASH3_BASE + (hash3(x, bits) & HASH_MASK),
-                }
-            }
+            Some(w) => Slots::of(pos, u32::from_le_bytes([w[0], w[1], w[2], w[3]]), bits),
             None => Slots::NONE,
         }
     }
@@ -1069,15 +1072,10 @@ impl Chains {
         exact3: bool,
         slots: &mut Slots,
     ) -> (usize, usize) {
-        let (x, h4, h3) = if slots.pos == pos {
-            (slots.x, slots.h4, slots.h3)
+        let Slots { x, h4, h3, .. } = if slots.pos == pos {
+            *slots
         } else {
-            let x = read32(data, pos);
-            (
-                x,
-                hash4(x, self.bits + 1) & HASH4_MASK,
-                HASH3_BASE + (hash3(x, self.bits) & HASH_MASK),
-            )
+            Slots::of(pos, read32(data, pos), self.bits)
         };
         let p = pos16(pos);
         // The 3-byte table is kept only while length-3 matches are wanted (stale entries
