@@ -894,12 +894,41 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         given: Option<&[u32]>,
         out: &mut [Option<FlowId>],
     ) -> u64 {
+        // One pipeline per hash source, so the choice is not made again for every key.
+        match given {
+            Some(g) => self.bulk_pipeline(lk, keys, |i| g.get(i).copied().unwrap_or(0), out),
+            None => self.bulk_pipeline(
+                lk,
+                keys,
+                |i| keys.get(i).map_or(0, |k| self.hash_with(lk, k)),
+                out,
+            ),
+        }
+    }
+
+    /// [`bulk_with`](Self::bulk_with) with `hash_of(i)` the hash of `keys[i]`.
+    #[inline(always)]
+    fn bulk_pipeline<Lk: Lookup>(
+        &self,
+        lk: &Lk,
+        keys: &[K],
+        hash_of: impl Fn(usize) -> u32,
+        out: &mut [Option<FlowId>],
+    ) -> u64 {
         // Never entry indices (there are at most 2^32 - 2 entries).
         const NONE: u32 = u32::MAX;
         const ELSEWHERE: u32 = u32::MAX - 1;
         let n = keys.len().min(BULK);
         let empty = Bucket::EMPTY;
-        let primary = |h: u32| self.buckets.get(h as usize & self.mask).unwrap_or(&empty);
+        // The mask as `len - 1` (the same value: `new` checks for a power of two and at
+        // least one bucket), so that the compiler sees that `h & mask` is in bounds and
+        // keeps no check in the loops; `out` cut to the batch for the same reason.
+        let buckets = &*self.buckets;
+        let (true, Some(out)) = (!buckets.is_empty(), out.get_mut(..n)) else {
+            return 0; // unreachable: `new` and `check_batch` rule both out
+        };
+        let mask = buckets.len() - 1;
+        let primary = |h: u32| buckets.get(h as usize & mask).unwrap_or(&empty);
         // Per key: its hash, and the entry of its first tag match (`NONE` without one: an
         // unused slot's stale index may name a free entry still holding the key). Indexed
         // with `& (BULK - 1)` so that no bounds check is left in the loops.
@@ -910,12 +939,11 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         let mut hits = 0u64;
         // Stage 1: the hash and a prefetch of the primary bucket.
         let hash = |i: usize, hashes: &mut [u32; BULK]| {
-            let h = match given {
-                Some(g) => g.get(i).copied().unwrap_or(0),
-                None => keys.get(i).map_or(0, |k| self.hash_with(lk, k)),
-            };
+            let h = hash_of(i);
             hashes[i & (BULK - 1)] = h;
-            self.prefetch_bucket(lk, h as usize & self.mask);
+            if let Some(b) = buckets.get(h as usize & mask) {
+                lk.prefetch(b);
+            }
         };
         // Stage 2: the tag compare, then a prefetch of the first candidate's key, or of the
         // other bucket when there is none and flows of this bucket live elsewhere (marked
