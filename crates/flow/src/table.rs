@@ -900,7 +900,11 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
             None => self.bulk_pipeline(
                 lk,
                 keys,
-                |i| keys.get(i).map_or(0, |k| self.hash_with(lk, k)),
+                // (The seed read once, not once per key.)
+                {
+                    let seed = self.seed;
+                    move |i| keys.get(i).map_or(0, |k| lk.crc32c(seed, k.bytes()))
+                },
                 out,
             ),
         }
@@ -922,10 +926,12 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         let empty = Bucket::EMPTY;
         // The mask as `len - 1` (the same value: `new` checks for a power of two and at
         // least one bucket), so that the compiler sees that `h & mask` is in bounds and
-        // keeps no check in the loops; `out` cut to the batch for the same reason.
+        // keeps no check in the loops; `keys` and `out` cut to the batch for the same
+        // reason.
         let buckets = &*self.buckets;
-        let (true, Some(out)) = (!buckets.is_empty(), out.get_mut(..n)) else {
-            return 0; // unreachable: `new` and `check_batch` rule both out
+        let (true, Some(keys), Some(out)) = (!buckets.is_empty(), keys.get(..n), out.get_mut(..n))
+        else {
+            return 0; // unreachable: `new` and `check_batch` rule these out
         };
         let mask = buckets.len() - 1;
         let primary = |h: u32| buckets.get(h as usize & mask).unwrap_or(&empty);
