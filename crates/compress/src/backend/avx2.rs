@@ -12,8 +12,8 @@
 //! logs') runs straight through: one more test (an offset reaching before the output),
 //! match moves of 8, 8 and 2 bytes, and the loop test at the bottom, so one taken jump per
 //! sequence. Length extensions are summed 16 bytes at a time once they run to 255s (a 64
-//! KiB literal run has 257 of them), and a literal run that ends the block is one loop of 128-byte moves.
-//! It never reports an error: at the first thing it does not handle (a length that runs
+//! KiB literal run has 257 of them), and a literal run that ends the block is one loop of
+//! 128-byte moves. It never reports an error: at the first thing it does not handle (a length that runs
 //! into the margins, an offset of 0, an offset reaching into a dictionary or before the
 //! output) it stops at the start of that sequence and the safe loop in `lz4::block` takes
 //! over, which decodes the rest and reports any error exactly. Its vector stores run up to
