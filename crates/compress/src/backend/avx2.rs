@@ -1,25 +1,25 @@
 //! x86_64 with AVX2, BMI1 and BMI2 (Intel Haswell, AMD Zen and later).
 //!
 //! The LZ4 decoder's fast loop lives here, on raw pointers: it decodes sequences while more
-//! than 64 bytes of input and of output room remain. Per sequence it reads the token,
-//! moves 16 literal bytes and reads the offset (at the place the literal length code puts
-//! it, in bounds even for the code 15) before testing anything; then one test sends the
-//! unusual sequence (a literal or match length code of 15, an offset below 8) to
-//! `slow_sequence`, which decodes all of it (`long_literals`, `rare_match`: one check per
-//! length, long matches in 32-byte moves, offsets below 16 replicated across a vector with
-//! one shuffle) and rejoins the loop. The common sequence (at most 14 literals, a match of
-//! at most 18 bytes at an offset of 8 or more: 98 % of text's, 99 % of binary's, 78 % of
-//! logs') runs straight through: one more test (an offset reaching before the output),
-//! match moves of 8, 8 and 2 bytes, and the loop test at the bottom, so one taken jump per
-//! sequence. Length extensions are summed 16 bytes at a time once they run to 255s (a 64
-//! KiB literal run has 257 of them), and a literal run that ends the block is one loop of
-//! 128-byte moves. It never reports an error: at the first thing it does not handle (a length that runs
-//! into the margins, an offset of 0, an offset reaching into a dictionary or before the
-//! output) it stops at the start of that sequence and the safe loop in `lz4::block` takes
-//! over, which decodes the rest and reports any error exactly. Its vector stores run up to
-//! 31 bytes past the sequence they copy; the margins make the safe loop overwrite all of
-//! that on any valid block (see `LEAVE`), so on success nothing after the returned length
-//! is written, as on the scalar backend.
+//! than 64 bytes of input and of output room remain. Per sequence it reads the token, moves
+//! 16 literal bytes and reads the offset (at the place the literal length code puts it, in
+//! bounds even for the code 15) before testing anything; then one test sends the unusual
+//! sequence (a literal or match length code of 15, an offset below 8) to `slow_sequence`,
+//! which decodes all of it (`long_literals`, `rare_match`: one check per length, long
+//! matches in 32-byte moves, offsets below 16 replicated across a vector with one shuffle)
+//! and rejoins the loop. The common sequence (at most 14 literals, a match of at most 18
+//! bytes at an offset of 8 or more: 98 % of text's, 99 % of binary's, 78 % of logs') runs
+//! straight through: one more test (an offset reaching before the output), match moves of
+//! 8, 8 and 2 bytes, and the loop test at the bottom, so one taken jump per sequence.
+//! Length extensions are summed 16 bytes at a time once they run to 255s (a 64 KiB literal
+//! run has 257 of them), and a literal run that ends the block is one loop of 128-byte
+//! moves. It never reports an error: at the first thing it does not handle (a length that
+//! runs into the margins, an offset of 0, an offset reaching into a dictionary or before
+//! the output) it stops at the start of that sequence and the safe loop in `lz4::block`
+//! takes over, which decodes the rest and reports any error exactly. Its vector stores run
+//! up to 31 bytes past the sequence they copy; the margins make the safe loop overwrite all
+//! of that on any valid block (see `LEAVE`), so on success nothing after the returned
+//! length is written, as on the scalar backend.
 //!
 //! Measured against liblz4 1.10 (`LZ4_decompress_safe` through `offload-testkit`'s `lz4ref`,
 //! same process and machine, 2 MiB of each testkit corpus kind in 64 KiB blocks compressed
