@@ -261,33 +261,8 @@ unsafe fn long_literals(
         if literals > in_leave - ip || literals > out_end - op {
             if ip + literals == in_len && literals <= out_len - op && literals >= 32 {
                 // The block's last literals, long (an incompressible block is one run):
-                // copied exactly, 32 bytes at a time, the last move ending at the end
-                // (`ip + literals == in_len`, `op + literals <= out_len`); four moves per
-                // iteration while more than 128 bytes remain. Not `memcpy`: glibc's takes
-                // `rep movsb` for 64 KiB here, which measured 55-97 µs for the 32 random
-                // blocks of the bench corpus as the machine's state changed, against 50-60
-                // µs for this loop in the same runs (two moves per iteration: 52-56 µs).
-                let (s, d) = (src.add(ip), dst.add(op));
-                let mut i = 0;
-                while i + 128 < literals {
-                    let (v0, v1, v2, v3) = (
-                        _mm256_loadu_si256(s.add(i).cast()),
-                        _mm256_loadu_si256(s.add(i + 32).cast()),
-                        _mm256_loadu_si256(s.add(i + 64).cast()),
-                        _mm256_loadu_si256(s.add(i + 96).cast()),
-                    );
-                    _mm256_storeu_si256(d.add(i).cast(), v0);
-                    _mm256_storeu_si256(d.add(i + 32).cast(), v1);
-                    _mm256_storeu_si256(d.add(i + 64).cast(), v2);
-                    _mm256_storeu_si256(d.add(i + 96).cast(), v3);
-                    i += 128;
-                }
-                while i + 32 < literals {
-                    _mm256_storeu_si256(d.add(i).cast(), _mm256_loadu_si256(s.add(i).cast()));
-                    i += 32;
-                }
-                let last = literals - 32;
-                _mm256_storeu_si256(d.add(last).cast(), _mm256_loadu_si256(s.add(last).cast()));
+                // copied exactly (`ip + literals == in_len`, `op + literals <= out_len`).
+                copy_run(dst.add(op), src.add(ip), literals);
                 return Err((in_len, op + literals));
             }
             return Err(sequence);
@@ -983,6 +958,49 @@ fn value_bmi2(entry: u32, buf: u64) -> usize {
     (entry >> 16) as usize + extra.wrapping_shr(entry >> 8) as usize
 }
 
+/// Copies `len >= 32` bytes from `from` to `to` exactly: 32 bytes a move, four moves per
+/// iteration while more than 128 bytes remain, the last move ending at the end. For the
+/// long literal runs that end a block (an incompressible block is one run of 64 KiB), in
+/// both directions. Not `memcpy`: glibc's takes `rep movsb` for 64 KiB here, which measured
+/// 55-97 µs for the 32 random blocks of the bench corpus (decoding) as the machine's state
+/// changed, against 50-60 µs for this loop in the same runs (two moves per iteration:
+/// 52-56 µs). Compressing the same blocks it measured the same as `memcpy` (232-242 µs a
+/// pass, the copy about a quarter of it) while `memcpy` was fast; it is there for when not.
+///
+/// # Safety
+/// The CPU must support AVX2; `from .. from + len` readable, `to .. to + len` writable, the
+/// two disjoint; `len >= 32`.
+#[inline(always)]
+unsafe fn copy_run(to: *mut u8, from: *const u8, len: usize) {
+    // SAFETY: every move reads `from + i .. from + i + 32` and writes the same range of `to`
+    // with `i + 32 <= len`, as the loop conditions and `len >= 32` give.
+    unsafe {
+        let mut i = 0;
+        while i + 128 < len {
+            let (v0, v1, v2, v3) = (
+                _mm256_loadu_si256(from.add(i).cast()),
+                _mm256_loadu_si256(from.add(i + 32).cast()),
+                _mm256_loadu_si256(from.add(i + 64).cast()),
+                _mm256_loadu_si256(from.add(i + 96).cast()),
+            );
+            _mm256_storeu_si256(to.add(i).cast(), v0);
+            _mm256_storeu_si256(to.add(i + 32).cast(), v1);
+            _mm256_storeu_si256(to.add(i + 64).cast(), v2);
+            _mm256_storeu_si256(to.add(i + 96).cast(), v3);
+            i += 128;
+        }
+        while i + 32 < len {
+            _mm256_storeu_si256(to.add(i).cast(), _mm256_loadu_si256(from.add(i).cast()));
+            i += 32;
+        }
+        let last = len - 32;
+        _mm256_storeu_si256(
+            to.add(last).cast(),
+            _mm256_loadu_si256(from.add(last).cast()),
+        );
+    }
+}
+
 /// Writes the `len` bytes of a match at `to`, each a copy of the byte `d` before it. From 16
 /// or more back only the match's bytes are written; from fewer, up to 32 bytes from `to`
 /// (see [`copy_periodic`]).
@@ -1303,7 +1321,19 @@ unsafe fn compress_kernel<P: block::Positions, const LIMITED: bool>(
             }
         }
     }
-    block::last_literals(input, anchor, output, op)
+    // The final run: its token and length by the shared code, its bytes by `copy_run` when
+    // long (an incompressible block's whole 64 KiB).
+    let (at, run) = block::last_literals_head(input, anchor, output, op)?;
+    match (input.get(anchor..), output.get_mut(at..at + run)) {
+        (Some(from), Some(to)) if run >= 32 => {
+            // SAFETY: `from` and `to` are `run` bytes each (`anchor + run == end`), in two
+            // distinct slices; the function's caller guarantees AVX2.
+            unsafe { copy_run(to.as_mut_ptr(), from.as_ptr(), run) };
+        }
+        (Some(from), Some(to)) => to.copy_from_slice(from),
+        _ => {} // unreachable: `last_literals_head` checked the room
+    }
+    Ok(at + run)
 }
 
 /// Writes an LZ4 length extension (255 while the rest is at least 255, then the rest) at

@@ -235,8 +235,21 @@ pub(crate) fn last_literals(
     input: &[u8],
     anchor: usize,
     output: &mut [u8],
-    mut op: usize,
+    op: usize,
 ) -> Result<usize, Error> {
+    let (op, run) = last_literals_head(input, anchor, output, op)?;
+    output[op..op + run].copy_from_slice(&input[anchor..]);
+    Ok(op + run)
+}
+
+/// Writes the token and length of the final run of literals (`input[anchor..]`) once the
+/// room for all of it is checked; returns where its bytes go and how many there are.
+pub(crate) fn last_literals_head(
+    input: &[u8],
+    anchor: usize,
+    output: &mut [u8],
+    mut op: usize,
+) -> Result<(usize, usize), Error> {
     let run = input.len() - anchor;
     if op + run + 1 + (run + 255 - 15) / 255 > output.len() {
         return Err(too_small(output));
@@ -252,8 +265,7 @@ pub(crate) fn last_literals(
         }
         op += 1;
     }
-    output[op..op + run].copy_from_slice(&input[anchor..]);
-    Ok(op + run)
+    Ok((op, run))
 }
 
 /// The compressor proper, for the block `input[start..]` (`start > 0` only for linked
