@@ -450,6 +450,52 @@ fn expire_wraps_the_cursor_within_its_budget() {
 }
 
 #[test]
+fn bulk_finds_flows_beyond_a_primary_bucket_without_their_tag() {
+    // The bulk lookup's three kinds of key not found by a first candidate: no tag match in
+    // the primary bucket and no overflow (a miss, decided at once), no tag match but an
+    // overflow (look in the other bucket), and a tag match that is another flow.
+    for (name, lookup) in engines() {
+        let (mut buckets, mut entries) = storage(64, 64);
+        let mut t = Table::new(lookup, 0, &mut buckets, &mut entries).unwrap();
+        // Bucket 3 full of single-bucket flows (tag 0x40 & 63 == 0), none of tag 5.
+        for i in 0..8 {
+            t.insert_with_hash(key(i), 0x0040_0003, i, 0).unwrap();
+        }
+        // Tag 5, buckets 3/6: it goes to 6 and bucket 3 records the overflow.
+        let x = t.insert_with_hash(key(100), 0x0005_0003, 100, 0).unwrap();
+        // Tag 9, buckets 20/29, and another flow of the same tag and buckets after it.
+        let y = t.insert_with_hash(key(200), 0x0009_0014, 200, 0).unwrap();
+        let z = t.insert_with_hash(key(201), 0x0009_0014, 201, 0).unwrap();
+        let keys = [
+            key(100),
+            key(101),
+            key(102),
+            key(201),
+            key(202),
+            key(200),
+            key(3),
+        ];
+        let hashes = [
+            0x0005_0003, // found in its other bucket
+            0x0006_0003, // no tag 6 in bucket 3, overflow: looked for in 5, absent
+            0x0007_0011, // empty bucket 17: absent at once
+            0x0009_0014, // the second of two tag matches
+            0x0009_0014, // two tag matches, neither it
+            0x0009_0014, // the first tag match
+            0x0040_0003, // in its only bucket
+        ];
+        let mut out = [Some(FlowId(u32::MAX)); 7];
+        let mask = t.lookup_bulk_with_hash(&keys, &hashes, &mut out).unwrap();
+        assert_eq!(mask, 0b110_1001, "{name}");
+        let want = [Some(x), None, None, Some(z), None, Some(y), Some(FlowId(3))];
+        assert_eq!(out, want, "{name}");
+        for (i, (k, h)) in keys.iter().zip(hashes).enumerate() {
+            assert_eq!(t.lookup_with_hash(k, h), want[i], "{name} {i}");
+        }
+    }
+}
+
+#[test]
 fn tag_collisions_share_two_buckets() {
     for (name, lookup) in engines() {
         let (mut buckets, mut entries) = storage(64, 64);
