@@ -936,8 +936,9 @@ impl<'s, K: FlowKey, V: Copy, L: Lookup> FlowTable<'s, K, V, L> {
         let mask = buckets.len() - 1;
         let primary = |h: u32| buckets.get(h as usize & mask).unwrap_or(&empty);
         // Per key: its hash, and the entry of its first tag match (`NONE` without one: an
-        // unused slot's stale index may name a free entry still holding the key). Indexed
-        // with `& (BULK - 1)` so that no bounds check is left in the loops.
+        // unused slot's stale index may name a free entry still holding the key;
+        // `ELSEWHERE` without one in a bucket whose flows overflowed). Indexed with
+        // `& (BULK - 1)` so that no bounds check is left in the loops.
         let mut hashes = [0u32; BULK];
         let mut first = [NONE; BULK];
         // Keys not found by their first candidate that may be elsewhere.
