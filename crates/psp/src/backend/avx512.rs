@@ -156,18 +156,13 @@ fn fold4(v: __m512i) -> __m128i {
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn power_regs(ks: &KeyState) -> [__m512i; 4] {
-    let mut flat = [0u8; 256];
-    for (dst, p) in flat.chunks_exact_mut(16).zip(&ks.powers) {
-        dst.copy_from_slice(p);
+    // Loaded straight from the key state (16 adjacent powers, 256 bytes): no copy on the
+    // stack to wipe afterwards.
+    let (regs, _) = ks.powers.as_flattened().as_chunks::<64>();
+    let mut out = [_mm512_setzero_si512(); 4];
+    for (o, r) in out.iter_mut().zip(regs) {
+        *o = load64(r);
     }
-    let (regs, _) = flat.as_chunks::<64>();
-    let out = [
-        load64(&regs[0]),
-        load64(&regs[1]),
-        load64(&regs[2]),
-        load64(&regs[3]),
-    ];
-    flat.zeroize();
     out
 }
 
@@ -300,7 +295,7 @@ fn open(
     let s = crypt(ks, nonce, text, s, true);
     let mut got = avx2::tag(ks, nonce, s, aad.len(), text.len());
     let ok = bool::from(got.ct_eq(want));
-    got.zeroize();
+    got.as_mut_slice().zeroize();
     if !ok {
         crypt(ks, nonce, text, _mm_setzero_si128(), false);
     }
