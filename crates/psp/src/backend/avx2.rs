@@ -31,22 +31,24 @@
 //! Against ring 0.17 (BoringSSL's VAES/AVX2 AES-GCM, 128 bytes a step), AES-128 seal, a
 //! throwaway harness with both crates and the previous kernel (128 bytes a step, four
 //! 64 x 64 products per block) in one process, interleaved, best of 30-40 rounds, on the
-//! shared 2-core Zen 3 VM: the previous kernel 0.82-0.85x ring at 9000 bytes and 64 KiB;
-//! Karatsuba alone +2-5 %; with 256-byte steps 0.92-0.94x ring at 9000 bytes and 64 KiB
-//! (about 1.1x the previous kernel) and 1.03-1.05x at 1500. Tried and dropped: 128-byte
-//! steps only, peeled and unrolled like the 256-byte ones (3-10 % slower at 1500 bytes and
-//! up); the data XORed into the last round key (`aesenclast` with `last ^ data`, as ring
-//! does: no faster); reading step i - 1's ciphertext back from the buffer for its GHASH
-//! instead of carrying it in registers (no faster; 11 % slower at 1500 bytes); `AES_K(J0)`
-//! computed before the pass (5 % slower at 64 bytes); two registers instead of four for tails of 64 bytes or less (no
-//! change: the short path is bound by latency, not by AES throughput).
+//! shared 2-core Zen 3 VM: the previous kernel 0.82-0.86x ring at 9000 bytes and 64 KiB;
+//! Karatsuba alone +2-5 %; with the 256-byte steps 0.93-0.99x ring at 9000 bytes,
+//! 0.92-0.93x at 64 KiB (1.1-1.16x the previous kernel) and 1.03-1.21x at 1500. Tried and
+//! dropped: 128-byte steps only, peeled and unrolled like the 256-byte ones (3-10 % slower
+//! at 1500 bytes and up); the data XORed into the last round key (`aesenclast` with
+//! `last ^ data`, as ring does: no faster); reading step i - 1's ciphertext back from the
+//! buffer for its GHASH instead of carrying it in registers (no faster; 11 % slower at
+//! 1500 bytes); `AES_K(J0)` computed before the pass (5 % slower at 64 bytes); two
+//! registers instead of four for tails of 64 bytes or less (no change: the short path is
+//! bound by latency, not by AES throughput); prefetching the input 512 bytes ahead, as
+//! ring does (no change within the noise).
 //!
 //! The tail (< 128 bytes) goes through a zero-padded 128-byte copy: the same AES step, and
 //! GHASH block by block with the powers `K^n .. K^1` and one reduction. Associated data is
 //! hashed by the same GHASH steps. The copy is wiped through `zeroize`'s slice form (`fill`
 //! and an optimisation barrier): the array form writes byte by byte, volatile, and took
 //! about a third of a 64-byte seal (76 ns -> 52 ns with the slice form; ring 84 ns).
-
+//!
 //! Open decrypts while hashing (one pass) and compares the tag in constant time; on a
 //! mismatch it runs the keystream over the buffer again, so what the caller sees is the same
 //! as with `Scalar`: the ciphertext, unchanged.
@@ -361,8 +363,8 @@ pub(super) fn finish(lo: __m128i, mid: __m128i, hi: __m128i) -> __m128i {
 }
 
 /// GHASH state update over `2R` blocks given as `R` registers of raw (wire-order) bytes:
-/// `S' = (S ^ X1) K^2R + X2 K^(2R-1) + ... + X2R K^1`, one reduction. Each 128 x 128 product is
-/// Karatsuba's three 64 x 64 ones: `lo = a0 b0`, `hi = a1 b1` and `(a0 ^ a1)(b0 ^ b1)`,
+/// `S' = (S ^ X1) K^2R + X2 K^(2R-1) + ... + X2R K^1`, one reduction. Each 128 x 128
+/// product is Karatsuba's three 64 x 64 ones: `lo = a0 b0`, `hi = a1 b1` and `(a0 ^ a1)(b0 ^ b1)`,
 /// whose sum over the blocks, plus the sums of `lo` and `hi`, is the middle term (see
 /// [`Powers`]).
 #[inline]
