@@ -443,17 +443,13 @@ fn power_regs<const R: usize>(ks: &KeyState) -> Powers<R> {
 /// GHASH over `data`, zero-padded to whole blocks.
 #[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
 pub(super) fn ghash_padded(mut s: __m128i, data: &[u8], ks: &KeyState) -> __m128i {
-    let powers = power_regs(ks);
     let (chunks, tail) = data.as_chunks::<128>();
-    for chunk in chunks {
-        let (regs, _) = chunk.as_chunks::<32>();
-        let x = [
-            load32(&regs[0]),
-            load32(&regs[1]),
-            load32(&regs[2]),
-            load32(&regs[3]),
-        ];
-        s = ghash_regs(s, x, &powers);
+    // The powers only when a whole chunk needs them (PSP's associated data is shorter).
+    if !chunks.is_empty() {
+        let powers = power_regs::<4>(ks);
+        for chunk in chunks {
+            s = ghash_regs(s, load_regs::<4>(chunk), &powers);
+        }
     }
     if !tail.is_empty() {
         let mut blocks = [[0u8; 16]; 8];
