@@ -364,9 +364,9 @@ pub(super) fn finish(lo: __m128i, mid: __m128i, hi: __m128i) -> __m128i {
 
 /// GHASH state update over `2R` blocks given as `R` registers of raw (wire-order) bytes:
 /// `S' = (S ^ X1) K^2R + X2 K^(2R-1) + ... + X2R K^1`, one reduction. Each 128 x 128
-/// product is Karatsuba's three 64 x 64 ones: `lo = a0 b0`, `hi = a1 b1` and `(a0 ^ a1)(b0 ^ b1)`,
-/// whose sum over the blocks, plus the sums of `lo` and `hi`, is the middle term (see
-/// [`Powers`]).
+/// product is Karatsuba's three 64 x 64 ones: `lo = a0 b0`, `hi = a1 b1` and
+/// `(a0 ^ a1)(b0 ^ b1)`, whose sum over the blocks, plus the sums of `lo` and `hi`, is the
+/// middle term (see [`Powers`]).
 #[inline]
 #[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
 fn ghash_regs<const R: usize>(s: __m128i, x: [__m256i; R], powers: &Powers<R>) -> __m128i {
