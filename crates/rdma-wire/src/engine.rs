@@ -18,6 +18,8 @@
 //! also overrides [`Icrc::parse_verified`] (and [`Auto`] dispatches that method whole), so
 //! that the parse hands what it learned — the IP version, headers known to be there — to
 //! the same kernel without `compute_packet`'s checks: the same result and the same errors.
+//! `Avx512` overrides both methods the same way, with `Avx2`'s kernel for short packets and
+//! its own wide fold for the rest.
 
 #![forbid(unsafe_code)]
 
@@ -78,7 +80,7 @@ impl Backend {
     pub const fn features(self) -> &'static [&'static str] {
         match self {
             Backend::Scalar => &[],
-            Backend::Avx512 => &["avx512f", "vpclmulqdq", "pclmulqdq", "sse4.1"],
+            Backend::Avx512 => &["avx512f", "avx2", "vpclmulqdq", "pclmulqdq", "sse4.1"],
             Backend::Avx2 => &["avx2", "pclmulqdq", "vpclmulqdq", "sse4.1"],
             Backend::Neon => &["neon", "crc"],
         }
@@ -435,10 +437,13 @@ impl Icrc for Auto {
 
     #[inline]
     fn parse_verified<'a>(&self, frame: &'a [u8]) -> Result<Frame<'a>, Error> {
-        // `Avx2` has its own (the parse and its ICRC kernel as one function).
+        // `Avx2` and `Avx512` have their own (the parse and `Avx2`'s ICRC kernel as one
+        // function).
         match self {
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx2(e) => e.parse_verified(frame),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx512(e) => e.parse_verified(frame),
             _ => crate::wire::parse_checked(frame, |covered, _, stored| {
                 verify_covered(self, covered, stored)
             }),

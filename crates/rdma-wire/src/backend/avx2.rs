@@ -90,11 +90,12 @@ impl Avx2 {
 
     /// The ICRC of the bytes a frame's ICRC covers, as [`crate::wire::parse_checked`] found
     /// them (IPv6 or IPv4 headers, so at least 60 or 40 bytes): what `compute_packet` gives
-    /// for them, without its checks of the version and length.
+    /// for them, without its checks of the version and length. Packets longer than
+    /// `icrc_short` takes go to `long`'s fold (this backend's, or `Avx512`'s).
     #[inline]
-    pub(crate) fn compute_parsed(self, covered: &[u8], ipv6: bool) -> u32 {
+    fn compute_parsed<L: Icrc>(self, long: L, covered: &[u8], ipv6: bool) -> u32 {
         if covered.len() > SHORT_PACKET_MAX {
-            return self.compute_long(covered);
+            return compute_long(long, covered);
         }
         let masks = if ipv6 {
             &SHORT_MASKS_V6
@@ -105,11 +106,45 @@ impl Avx2 {
         !unsafe { icrc_short(covered, masks) }
     }
 
-    /// `compute_packet` of a packet longer than `icrc_short` takes, out of line so that the
-    /// short path inlined into `parse_verified` stays small.
-    #[inline(never)]
-    fn compute_long(self, covered: &[u8]) -> u32 {
-        compute_packet_generic(&self, covered).unwrap_or_default()
+    /// [`Icrc::compute_packet`] with this backend's short-packet kernel, and `long`'s fold
+    /// for every other packet. `Avx512` uses it too: the same kernel, its own wide fold.
+    ///
+    /// # Errors
+    /// Those of [`Icrc::compute_packet`].
+    #[inline]
+    pub(super) fn compute_packet_with<L: Icrc>(
+        self,
+        long: &L,
+        packet: &[u8],
+    ) -> Result<u32, Error> {
+        // Short packets (the ICRC of a 64-byte payload covers 120 bytes) are hashed in place
+        // by `icrc_short`, the mask applied in registers; the rest, and every packet that
+        // would be an error, take the engine's general path.
+        let masks = match packet.first().map(|b| b >> 4) {
+            Some(4) if packet.len() >= MASK_V4.len() => &SHORT_MASKS_V4,
+            Some(6) if packet.len() >= MASK_V6.len() => &SHORT_MASKS_V6,
+            _ => return compute_packet_generic(long, packet),
+        };
+        if packet.len() > SHORT_PACKET_MAX {
+            return compute_packet_generic(long, packet);
+        }
+        // SAFETY: as in `crc32`, the value proves the features are present.
+        Ok(!unsafe { icrc_short(packet, masks) })
+    }
+
+    /// [`Icrc::parse_verified`] as one function with this backend's short-packet kernel,
+    /// and `long`'s fold for longer packets. `Avx512` uses it too.
+    ///
+    /// # Errors
+    /// Those of [`Icrc::parse_verified`].
+    #[inline]
+    pub(super) fn parse_verified_with<'a, L: Icrc>(
+        self,
+        long: L,
+        frame: &'a [u8],
+    ) -> Result<Frame<'a>, Error> {
+        // SAFETY: as in `crc32`, the value proves the features are present.
+        unsafe { parse_verified(self, long, frame) }
     }
 
     /// The backend without detection.
@@ -122,15 +157,22 @@ impl Avx2 {
     }
 }
 
+/// `compute_packet` of a packet longer than `icrc_short` takes, out of line so that the
+/// short path inlined into `parse_verified` stays small.
+#[inline(never)]
+fn compute_long<L: Icrc>(long: L, covered: &[u8]) -> u32 {
+    compute_packet_generic(&long, covered).unwrap_or_default()
+}
+
 /// [`Icrc::parse_verified`] compiled with the kernel's features, so that the parse and the
 /// ICRC kernel are one function: the parse knows the IP version and that the headers are
 /// there, so the ICRC goes straight to `icrc_short`.
 #[target_feature(enable = "avx2,pclmulqdq,vpclmulqdq,sse4.1")]
-fn parse_verified(engine: Avx2, frame: &[u8]) -> Result<Frame<'_>, Error> {
+fn parse_verified<L: Icrc>(engine: Avx2, long: L, frame: &[u8]) -> Result<Frame<'_>, Error> {
     crate::wire::parse_checked(
         frame,
         #[inline(always)]
-        |covered, ipv6, stored| check_icrc(engine.compute_parsed(covered, ipv6), stored),
+        |covered, ipv6, stored| check_icrc(engine.compute_parsed(long, covered, ipv6), stored),
     )
 }
 
@@ -153,25 +195,12 @@ impl Icrc for Avx2 {
     }
 
     fn compute_packet(&self, packet: &[u8]) -> Result<u32, Error> {
-        // Short packets (the ICRC of a 64-byte payload covers 120 bytes) are hashed in place
-        // by `icrc_short`, the mask applied in registers; the rest, and every packet that
-        // would be an error, take the engine's general path.
-        let masks = match packet.first().map(|b| b >> 4) {
-            Some(4) if packet.len() >= MASK_V4.len() => &SHORT_MASKS_V4,
-            Some(6) if packet.len() >= MASK_V6.len() => &SHORT_MASKS_V6,
-            _ => return compute_packet_generic(self, packet),
-        };
-        if packet.len() > SHORT_PACKET_MAX {
-            return compute_packet_generic(self, packet);
-        }
-        // SAFETY: as in `crc32`, the value proves the features are present.
-        Ok(!unsafe { icrc_short(packet, masks) })
+        self.compute_packet_with(self, packet)
     }
 
     #[inline]
     fn parse_verified<'a>(&self, frame: &'a [u8]) -> Result<Frame<'a>, Error> {
-        // SAFETY: as in `crc32`, the value proves the features are present.
-        unsafe { parse_verified(*self, frame) }
+        self.parse_verified_with(*self, frame)
     }
 
     fn crc32_parts(&self, crc: u32, first: &[u8], rest: &[u8]) -> u32 {
@@ -230,7 +259,7 @@ const fn xpow_reflected(n: u32) -> i64 {
 
 /// The pair that folds a 128-bit block across `blocks` further 128-bit blocks:
 /// `(x^(128·blocks + 32), x^(128·blocks - 32))`; zero for `blocks == 0`.
-const fn fold_pair(blocks: u32) -> (i64, i64) {
+pub(super) const fn fold_pair(blocks: u32) -> (i64, i64) {
     if blocks == 0 {
         (0, 0)
     } else {
@@ -496,10 +525,11 @@ fn fold256(v: __m256i, k: __m256i) -> __m256i {
     )
 }
 
-/// The 16 (32) bytes of a table at `at`, or zeros past its end.
+/// The 16 (32) bytes of a table at `at`, or zeros past its end. `table16` is shared with
+/// the `Avx512` backend.
 #[inline]
 #[target_feature(enable = "sse2")]
-fn table16(table: &[u8], at: usize) -> __m128i {
+pub(super) fn table16(table: &[u8], at: usize) -> __m128i {
     match table.get(at..).and_then(<[u8]>::first_chunk::<16>) {
         Some(t) => load16(t),
         None => _mm_setzero_si128(),

@@ -8,38 +8,59 @@
 //! ```text
 //! 4 zmm accumulators (16 lanes, 256 bytes) = the first 256 bytes, CRC XORed in;
 //! for each further 256 bytes:  z_i = clmul(z_i.lo, K2048a) ^ clmul(z_i.hi, K2048b) ^ next_i
-//! fold the 16 lanes into one, 128 bits at a time; fold each further 16 bytes;
-//! 128 -> 64 -> 32 bits and a Barrett reduction; the last 0..15 bytes through `Scalar`.
+//! then the 16 lanes and the r = 0..15 whole 16-byte blocks left are one message of 16 + r
+//! blocks: each block times the pair of constants for its own distance to the end, all
+//! products independent, XORed with the last block; 128 -> 96 -> 64 -> 32 bits and a
+//! Barrett reduction; the last 0..15 bytes through `Scalar`.
 //! ```
 //!
-//! Inputs under 512 bytes take the `Avx2`-style 128-bit path (the wide loop would not run
-//! twice). This project's machines have no AVX-512, so this kernel is executed by Miri's
-//! emulation in CI (`.ci/run`, miri stage) against `Scalar`, and its speed is unmeasured.
+//! The ending is `Avx2`'s (`fold_wide` and `fold_short` there) widened: no chain of
+//! dependent 16-byte folds after the loop, where the first version of this kernel folded the
+//! 16 lanes into one and then each block left, one after the other (up to 31 multiplications
+//! in a row).
+//!
+//! Messages under 512 bytes (where the wide loop would not run twice) and packets of up to
+//! 256 bytes go to the `Avx2` backend's kernels, which this CPU has too (detection checks
+//! both): the short-packet ICRC that hashes the packet in place with the mask in registers,
+//! and `parse_verified` as one function with it (see `avx2.rs`). So on a CPU with AVX-512,
+//! `Auto` (which picks this backend) is never slower than `Avx2` on a small packet.
+//!
+//! This project's machines have no AVX-512, so this kernel is executed by Miri's emulation
+//! in CI (`.ci/run`, miri stage) against `Scalar`, and its speed is unmeasured.
 
 use core::arch::x86_64::{
-    __m128i, __m512i, _mm_cvtsi32_si128, _mm_set_epi64x, _mm_xor_si128, _mm512_castsi512_si128,
-    _mm512_clmulepi64_epi128, _mm512_extracti32x4_epi32, _mm512_loadu_si512, _mm512_set_epi64,
+    __m512i, _mm_set_epi64x, _mm_xor_si128, _mm512_castsi512_si128, _mm512_clmulepi64_epi128,
+    _mm512_extracti32x4_epi32, _mm512_loadu_si512, _mm512_set_epi64, _mm512_setzero_si512,
     _mm512_xor_si512,
 };
 
-use super::avx2::{K128, fold128, load16, reduce};
+use super::Avx2;
+use super::avx2::{K128, fold_pair, fold128, load16, reduce, table16};
 use crate::backend::Scalar;
 use crate::engine::{Backend, Icrc};
+use crate::error::Error;
+use crate::wire::Frame;
 
 /// The AVX-512 + VPCLMULQDQ backend. A value exists only on CPUs (and OSes) with every
 /// feature in [`Avx512::FEATURES`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Avx512 {
-    _detected: (),
+    /// The `Avx2` backend, detected with this one: it hashes short messages and packets.
+    avx2: Avx2,
 }
 
 impl Avx512 {
-    /// The CPU features this backend needs.
-    pub const FEATURES: &'static [&'static str] = &["avx512f", "vpclmulqdq", "pclmulqdq", "sse4.1"];
+    /// The CPU features this backend needs (`avx2` for the short-packet kernels it shares
+    /// with `Avx2`).
+    pub const FEATURES: &'static [&'static str] =
+        &["avx512f", "avx2", "vpclmulqdq", "pclmulqdq", "sse4.1"];
 
     /// The backend, if this CPU (and OS) support it.
     pub fn new() -> Option<Self> {
-        crate::detect::avx512_clmul().then_some(Self { _detected: () })
+        if !crate::detect::avx512_clmul() {
+            return None;
+        }
+        Some(Self { avx2: Avx2::new()? })
     }
 
     /// The backend without detection.
@@ -48,12 +69,15 @@ impl Avx512 {
     /// The running CPU must support every feature in [`Self::FEATURES`] and the OS must have
     /// enabled the ZMM state.
     pub const unsafe fn new_unchecked() -> Self {
-        Self { _detected: () }
+        Self {
+            // SAFETY: the caller's promise covers `Avx2::FEATURES` and the YMM state.
+            avx2: unsafe { Avx2::new_unchecked() },
+        }
     }
 }
 
-/// Below this many bytes the table is as fast as setting up the fold.
-const MIN_FOLD: usize = 64;
+/// Below this many bytes the wide loop would not run twice: `Avx2`'s fold is as fast.
+const MIN_WIDE: usize = 512;
 
 impl Icrc for Avx512 {
     fn backend(&self) -> Backend {
@@ -61,13 +85,32 @@ impl Icrc for Avx512 {
     }
 
     fn crc32(&self, crc: u32, data: &[u8]) -> u32 {
-        if data.len() < MIN_FOLD {
-            return Scalar.crc32(crc, data);
+        if data.len() < MIN_WIDE {
+            return self.avx2.crc32(crc, data);
         }
         // SAFETY: an `Avx512` value exists only after detection (`new`) or the caller's
         // promise (`new_unchecked`), so every feature of `fold` is present.
         let (register, rest) = unsafe { fold(!crc, data) };
         Scalar.crc32(!register, rest)
+    }
+
+    fn crc32_parts(&self, crc: u32, first: &[u8], rest: &[u8]) -> u32 {
+        // Short messages (a small packet's ICRC in whole 32-byte units) take `Avx2`'s
+        // one-step fold; longer ones a pass per part, `first` (the masked headers, 128 or 256
+        // bytes) through `Avx2`'s fold and `rest` through the wide loop.
+        if first.len().saturating_add(rest.len()) < MIN_WIDE {
+            return self.avx2.crc32_parts(crc, first, rest);
+        }
+        self.crc32(self.crc32(crc, first), rest)
+    }
+
+    fn compute_packet(&self, packet: &[u8]) -> Result<u32, Error> {
+        self.avx2.compute_packet_with(self, packet)
+    }
+
+    #[inline]
+    fn parse_verified<'a>(&self, frame: &'a [u8]) -> Result<Frame<'a>, Error> {
+        self.avx2.parse_verified_with(*self, frame)
     }
 }
 
@@ -76,37 +119,83 @@ impl Icrc for Avx512 {
 /// 2048 bits (sixteen 128-bit lanes ahead).
 const K2048: (i64, i64) = (0x1_1542_778a, 0x1_322d_1430);
 
-/// Folds `data` (at least 16 bytes) into the raw register; returns the register after the
-/// longest multiple of 16 bytes, and the remaining 0..15 bytes.
+/// The most 16-byte blocks the ending folds: 16 lanes and up to 15 blocks left.
+const END_BLOCKS: usize = 32;
+
+/// For every distance `d` from 31 blocks down to 0 (index `31 - d`), the pair that folds a
+/// 128-bit block `d` blocks ahead (`Avx2`'s `fold_pair`; zero for `d = 0`), 16 bytes each, so
+/// that four blocks in a row find theirs in one 64-byte load.
+const END_K: [u8; 16 * END_BLOCKS] = {
+    let mut t = [0u8; 16 * END_BLOCKS];
+    let mut d: u32 = 0;
+    while (d as usize) < END_BLOCKS {
+        let (a, b) = fold_pair(d);
+        let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
+        let e = END_BLOCKS - 1 - d as usize;
+        let mut i = 0;
+        while i < 8 {
+            t[16 * e + i] = a[i];
+            t[16 * e + 8 + i] = b[i];
+            i += 1;
+        }
+        d += 1;
+    }
+    t
+};
+
+/// Folds `data` (at least [`MIN_WIDE`] bytes) into the raw register; returns the register
+/// after the longest multiple of 16 bytes, and the remaining 0..15 bytes.
+///
+/// After the wide loop, the 16 lanes (in stream order) and the `r` whole blocks left make
+/// one message of `16 + r` blocks; block `i` is `16 + r - 1 - i` blocks from the end and is
+/// multiplied by that distance's pair from [`END_K`] (the last block's pair is zero, so it
+/// is XORed in as it is), as in `Avx2`'s `fold_short`.
 #[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq,sse4.1")]
 fn fold(register: u32, data: &[u8]) -> (u32, &[u8]) {
-    let k128 = _mm_set_epi64x(K128.1, K128.0);
-    let (mut x, mut rest) = match data.split_first_chunk::<256>() {
-        Some((first, rest)) if rest.len() >= 256 => fold_wide(register, first, rest, k128),
-        _ => match data.split_first_chunk::<16>() {
-            Some((first, rest)) => (
-                _mm_xor_si128(load16(first), _mm_cvtsi32_si128(register.cast_signed())),
-                rest,
-            ),
-            None => return (register, data),
-        },
+    let Some((first, rest)) = data.split_first_chunk::<256>() else {
+        return (register, data); // not reached: `data` has at least 512 bytes
     };
-    while let Some((next, tail)) = rest.split_first_chunk::<16>() {
-        x = _mm_xor_si128(fold128(x, k128), load16(next));
-        rest = tail;
+    let (z, rest) = fold_wide(register, first, rest);
+    let (blocks, tail) = rest.as_chunks::<16>();
+    // `blocks.len() < 16`: the wide loop leaves less than 256 bytes.
+    let r = blocks.len().min(END_BLOCKS - 16);
+    let mut acc = _mm512_setzero_si512();
+    for (i, zi) in z.iter().enumerate() {
+        // Lanes 4i..4i+3, at distances 15 - 4i + r down to 12 - 4i + r, whose pairs start at
+        // index 31 - (15 - 4i + r) = 16 + 4i - r (from 1 to 28: the 64 bytes are there).
+        let k = table64(&END_K, 16 * (16 + 4 * i - r));
+        let lo = _mm512_clmulepi64_epi128::<0x00>(*zi, k);
+        let hi = _mm512_clmulepi64_epi128::<0x11>(*zi, k);
+        acc = _mm512_xor_si512(acc, _mm512_xor_si512(lo, hi));
     }
-    (reduce(x, k128), rest)
+    let mut x = _mm_xor_si128(
+        _mm_xor_si128(
+            _mm512_castsi512_si128(acc),
+            _mm512_extracti32x4_epi32::<1>(acc),
+        ),
+        _mm_xor_si128(
+            _mm512_extracti32x4_epi32::<2>(acc),
+            _mm512_extracti32x4_epi32::<3>(acc),
+        ),
+    );
+    // The blocks left: block j at distance r - 1 - j, its pair at index 32 - r + j.
+    let mut last = _mm512_extracti32x4_epi32::<3>(z[3]);
+    for (j, block) in blocks.iter().take(r).enumerate() {
+        let b = load16(block);
+        let k = table16(&END_K, 16 * (END_BLOCKS - r + j));
+        x = _mm_xor_si128(x, fold128(b, k));
+        last = b;
+    }
+    // The last block's pair is zero: it enters as it is.
+    x = _mm_xor_si128(x, last);
+    (reduce(x, _mm_set_epi64x(K128.1, K128.0)), tail)
 }
 
-/// The 256-byte-a-step main loop over four zmm accumulators.
+/// The 256-byte-a-step main loop over four zmm accumulators; returns them and what is left
+/// (under 256 bytes).
 #[inline]
-#[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq,sse4.1")]
-fn fold_wide<'a>(
-    register: u32,
-    first: &[u8; 256],
-    mut rest: &'a [u8],
-    k128: __m128i,
-) -> (__m128i, &'a [u8]) {
+#[target_feature(enable = "avx512f,vpclmulqdq")]
+fn fold_wide<'a>(register: u32, first: &[u8; 256], mut rest: &'a [u8]) -> ([__m512i; 4], &'a [u8]) {
     let kk = _mm512_set_epi64(
         K2048.1, K2048.0, K2048.1, K2048.0, K2048.1, K2048.0, K2048.1, K2048.0,
     );
@@ -130,17 +219,18 @@ fn fold_wide<'a>(
         }
         rest = tail;
     }
-    // Sixteen lanes, in stream order, folded into one.
-    let mut x = _mm512_castsi512_si128(z[0]);
-    for (i, acc) in z.iter().enumerate() {
-        if i > 0 {
-            x = _mm_xor_si128(fold128(x, k128), _mm512_castsi512_si128(*acc));
-        }
-        x = _mm_xor_si128(fold128(x, k128), _mm512_extracti32x4_epi32::<1>(*acc));
-        x = _mm_xor_si128(fold128(x, k128), _mm512_extracti32x4_epi32::<2>(*acc));
-        x = _mm_xor_si128(fold128(x, k128), _mm512_extracti32x4_epi32::<3>(*acc));
+    (z, rest)
+}
+
+/// The 64 bytes of a table at `at`, or zeros past its end (not reached: the offsets
+/// `fold` asks for are in range).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn table64(table: &[u8], at: usize) -> __m512i {
+    match table.get(at..).and_then(<[u8]>::first_chunk::<64>) {
+        Some(t) => load64(t),
+        None => _mm512_setzero_si512(),
     }
-    (x, rest)
 }
 
 #[inline]
