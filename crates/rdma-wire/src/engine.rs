@@ -11,7 +11,7 @@
 //! bytes so that both it and the rest, hashed in place, are whole 32-byte units (128-byte
 //! blocks for large packets); see `masked_icrc`. Nothing is allocated.
 //!
-//! One exception: `Avx2` overrides [`Icrc::compute_packet`] for packets of up to 256 bytes
+//! The exceptions: `Avx2` overrides [`Icrc::compute_packet`] for packets of up to 256 bytes
 //! (IPv4 from 40 bytes, IPv6 from 60), which it hashes in place with the mask applied in
 //! registers from the same `MASK_V4` / `MASK_V6` (its `icrc_short`); every other packet,
 //! and every error, goes through `compute_packet_generic`, the provided method's body. It
@@ -295,7 +295,7 @@ pub trait Icrc: Copy + core::fmt::Debug {
 }
 
 /// [`Icrc::compute_packet`] as every backend computes it unless it overrides the method (`Avx2`
-/// does for short packets and comes back here for the rest).
+/// and `Avx512` do for short packets and come back here for the rest).
 ///
 /// # Errors
 /// Those of [`Icrc::compute_packet`].
@@ -423,7 +423,8 @@ impl Icrc for Auto {
 
     #[inline]
     fn compute_packet(&self, packet: &[u8]) -> Result<u32, Error> {
-        // Dispatched whole, so that a backend's own `compute_packet` (Avx2's) is used.
+        // Dispatched whole, so that a backend's own `compute_packet` (Avx2's, Avx512's) is
+        // used.
         match self {
             Auto::Scalar(e) => e.compute_packet(packet),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]

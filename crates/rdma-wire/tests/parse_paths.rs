@@ -4,8 +4,9 @@
 //! frames of every opcode: the offsets against those the builder laid out; the same frame
 //! without and with an 802.1Q tag, which must parse alike (offsets 4 apart, everything else
 //! equal) or both fail, also after mutations of the headers and the length fields and
-//! truncations; and `parse_verified` on every backend (`Avx2` has its own, the parse and the
-//! ICRC kernel as one function) against `parse` then `Scalar`'s `verify`.
+//! truncations; and `parse_verified` on every backend (`Avx2` and `Avx512` have their own,
+//! the parse and `Avx2`'s ICRC kernel as one function) against `parse` then `Scalar`'s
+//! `verify`.
 
 #![allow(
     clippy::unwrap_used,

@@ -81,7 +81,7 @@ pub struct Avx2 {
 
 impl Avx2 {
     /// The CPU features this backend needs.
-    pub const FEATURES: &'static [&'static str] = &["avx2", "pclmulqdq", "vpclmulqdq"];
+    pub const FEATURES: &'static [&'static str] = &["avx2", "pclmulqdq", "vpclmulqdq", "sse4.1"];
 
     /// The backend, if this CPU (and OS) support it.
     pub fn new() -> Option<Self> {

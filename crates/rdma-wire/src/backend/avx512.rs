@@ -95,10 +95,12 @@ impl Icrc for Avx512 {
     }
 
     fn crc32_parts(&self, crc: u32, first: &[u8], rest: &[u8]) -> u32 {
-        // Short messages (a small packet's ICRC in whole 32-byte units) take `Avx2`'s
-        // one-step fold; longer ones a pass per part, `first` (the masked headers, 128 or 256
-        // bytes) through `Avx2`'s fold and `rest` through the wide loop.
-        if first.len().saturating_add(rest.len()) < MIN_WIDE {
+        // While `rest` is too short for the wide loop to run twice, `Avx2`'s parts: one fold
+        // through both parts without a reduction between them (or, for a small packet's
+        // ICRC in whole 32-byte units, its one-step fold). Otherwise a pass per part: `first`
+        // (the masked headers, 128 or 256 bytes) through `Avx2`'s fold, `rest` through the
+        // wide loop.
+        if rest.len() < MIN_WIDE {
             return self.avx2.crc32_parts(crc, first, rest);
         }
         self.crc32(self.crc32(crc, first), rest)
