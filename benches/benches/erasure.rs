@@ -184,6 +184,18 @@ fn encode(c: &mut Criterion) {
                 });
             }
 
+            // The ceiling: copying the same k data shards (the bytes an encode reads) into k
+            // other buffers. At 1 MiB shards the stripe is far larger than L2, and an encode
+            // can at best run at this speed.
+            group.bench_function(BenchmarkId::new("copy", label), |b| {
+                let mut copies = vec![vec![0u8; size]; k];
+                b.iter(|| {
+                    for (dst, src) in copies.iter_mut().zip(black_box(&data)) {
+                        dst.copy_from_slice(src);
+                    }
+                });
+            });
+
             // Its systematic Vandermonde code (table-driven pure Rust: the crate's C
             // `simd-accel` feature is off in this workspace).
             group.bench_function(BenchmarkId::new("reed-solomon-erasure", label), |b| {
