@@ -58,11 +58,12 @@
 //! measured no faster: the carry-less multiplier is the limit there, not latency.
 
 use core::arch::x86_64::{
-    __m128i, __m256i, _mm_and_si128, _mm_clmulepi64_si128, _mm_cvtsi32_si128, _mm_extract_epi32,
-    _mm_loadu_si128, _mm_set_epi64x, _mm_setzero_si128, _mm_shuffle_epi8, _mm_srli_si128,
-    _mm_xor_si128, _mm256_and_si256, _mm256_castsi128_si256, _mm256_castsi256_si128,
-    _mm256_clmulepi64_epi128, _mm256_extracti128_si256, _mm256_inserti128_si256,
-    _mm256_loadu_si256, _mm256_set_epi64x, _mm256_setzero_si256, _mm256_xor_si256,
+    __m128i, __m256i, _mm_and_si128, _mm_blendv_epi8, _mm_clmulepi64_si128, _mm_cvtsi32_si128,
+    _mm_extract_epi32, _mm_loadu_si128, _mm_set_epi64x, _mm_setzero_si128, _mm_shuffle_epi8,
+    _mm_srli_si128, _mm_xor_si128, _mm256_and_si256, _mm256_castsi128_si256,
+    _mm256_castsi256_si128, _mm256_clmulepi64_epi128, _mm256_extracti128_si256,
+    _mm256_inserti128_si256, _mm256_loadu_si256, _mm256_set_epi64x, _mm256_setzero_si256,
+    _mm256_xor_si256,
 };
 
 use crate::backend::Scalar;
@@ -567,6 +568,12 @@ fn fold<'a>(register: u32, head: &[[u8; 128]], data: &'a [u8]) -> (u32, &'a [u8]
         x = _mm_xor_si128(fold128(x, k128), load16(next));
         rest = tail;
     }
+    // The last 1..15 bytes, when `data`'s last 16 bytes hold them and the bytes before them
+    // (`rest` is a suffix of `data`); else the caller hashes them.
+    if let (1.., Some(end)) = (rest.len(), data.last_chunk::<16>()) {
+        x = fold_tail(x, end, rest.len());
+        rest = &rest[rest.len()..];
+    }
     (reduce(x, k128), rest)
 }
 
@@ -632,6 +639,41 @@ fn step(y: &mut [__m256i; 4], next: &[u8; 128], k1024: __m256i) {
 #[target_feature(enable = "avx2")]
 fn widen(register: u32) -> __m256i {
     _mm256_set_epi64x(0, 0, 0, i64::from(register))
+}
+
+/// `pshufb` indices for [`fold_tail`]: 16 × `0x80` (a zero byte), then 0 to 15, then
+/// 16 × `0x80`. Loaded at offset `n`, byte `i` takes byte `i + n - 16` (a shift up by
+/// `16 - n` bytes); at offset `n + 16`, byte `i` takes byte `i + n` and the top `n` bytes
+/// are marked (high bit set) for the blend.
+const SHIFT_TAIL: [u8; 48] = {
+    let mut t = [0x80u8; 48];
+    let mut i: u8 = 0;
+    while i < 16 {
+        t[16 + i as usize] = i;
+        i += 1;
+    }
+    t
+};
+
+/// Appends the last `n` bytes of a message (`1 <= n <= 15`) to `x`, the folded state of
+/// everything before them (a 128-bit value congruent to the message up to there, standing
+/// in its last 16-byte block). `end` is the message's last 16 bytes: the `16 - n` bytes
+/// before the tail (already in `x`) and the tail.
+///
+/// The `16 + n` bytes `x ‖ tail` are two blocks: `x`'s first `n` bytes, ending 16 bytes
+/// before the new end (shifted to the top of a block, zeros below: leading zeros change
+/// nothing), folded across one block; and the last 16 bytes, `x`'s other `16 - n` bytes
+/// followed by the tail, which enter as they are. Two shuffles, a blend and one fold replace
+/// a bytewise loop over the tail. Shared with the `Avx512` backend.
+#[inline]
+#[target_feature(enable = "pclmulqdq,sse4.1")]
+pub(super) fn fold_tail(x: __m128i, end: &[u8; 16], n: usize) -> __m128i {
+    debug_assert!((1..16).contains(&n));
+    let up = table16(&SHIFT_TAIL, n);
+    let down = table16(&SHIFT_TAIL, n + 16);
+    let head = _mm_shuffle_epi8(x, up);
+    let last = _mm_blendv_epi8(_mm_shuffle_epi8(x, down), load16(end), down);
+    _mm_xor_si128(fold128(head, _mm_set_epi64x(K128.1, K128.0)), last)
 }
 
 /// `x` advanced by 128 bits: `x.lo·K_a ^ x.hi·K_b`. Shared with the `Avx512` backend.
