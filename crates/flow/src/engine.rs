@@ -22,8 +22,9 @@ use crate::backend::{Avx2, Avx512};
 pub enum Backend {
     /// Portable safe Rust, always available: the oracle.
     Scalar,
-    /// x86_64 with AVX-512F, AVX-512BW, AVX-512VL, GFNI and SSE4.2 (CRC-32C): the Toeplitz
-    /// hash by GF(2) affine transforms (`vgf2p8affineqb`), tag compares into mask registers
+    /// x86_64 with AVX-512F, AVX-512BW, AVX-512VL, GFNI and SSE4.2 (CRC-32C), plus `Avx2`'s
+    /// features: the Toeplitz hash of one input by GF(2) affine transforms
+    /// (`vgf2p8affineqb`), bulk hashing by `Avx2`'s kernel, tag compares into mask registers
     /// (Intel Ice Lake and later, AMD Zen 4 and later).
     Avx512,
     /// x86_64 with AVX2, SSE4.2 (CRC-32C), PCLMULQDQ and 256-bit VPCLMULQDQ (AMD Zen 3 and
@@ -68,7 +69,16 @@ impl Backend {
     pub const fn features(self) -> &'static [&'static str] {
         match self {
             Backend::Scalar => &[],
-            Backend::Avx512 => &["avx512f", "avx512bw", "avx512vl", "gfni", "sse4.2"],
+            Backend::Avx512 => &[
+                "avx512f",
+                "avx512bw",
+                "avx512vl",
+                "gfni",
+                "sse4.2",
+                "avx2",
+                "pclmulqdq",
+                "vpclmulqdq",
+            ],
             Backend::Avx2 => &["avx2", "sse4.2", "pclmulqdq", "vpclmulqdq"],
             Backend::Neon => &["neon", "aes", "crc"],
         }
