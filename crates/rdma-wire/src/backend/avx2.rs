@@ -402,10 +402,13 @@ static SHORT_MASKS_V6: ShortMasks = short_masks(&MASK_V6);
 /// end at 60); from it on a pair is hashed as it is.
 const MASKED_END: usize = 64;
 
-/// PSHUFB controls at `[h..h + 16]` (`h` in 1..=16) that move the first `h` bytes of a block
-/// to its end, zeros before them (a control byte with bit 7 set gives zero).
-const SHIFT_IN: [u8; 32] = {
-    let mut t = [0x80u8; 32];
+/// PSHUFB controls: 16 × `0x80` (bit 7 set gives a zero byte), then 0 to 15, then 16 ×
+/// `0x80`. At `[h..h + 16]` (`h` in 1..=16) they move the first `h` bytes of a block to its
+/// end, zeros before them (byte `i` takes byte `i + h - 16`); at `[h + 16..h + 32]` (`h` in
+/// 1..=15, [`fold_tail`]) byte `i` takes byte `i + h` and the top `h` bytes are marked (bit
+/// 7 set) for a blend.
+const SHIFT_IN: [u8; 48] = {
+    let mut t = [0x80u8; 48];
     let mut i: u8 = 0;
     while i < 16 {
         t[16 + i as usize] = i;
@@ -641,20 +644,6 @@ fn widen(register: u32) -> __m256i {
     _mm256_set_epi64x(0, 0, 0, i64::from(register))
 }
 
-/// `pshufb` indices for [`fold_tail`]: 16 × `0x80` (a zero byte), then 0 to 15, then
-/// 16 × `0x80`. Loaded at offset `n`, byte `i` takes byte `i + n - 16` (a shift up by
-/// `16 - n` bytes); at offset `n + 16`, byte `i` takes byte `i + n` and the top `n` bytes
-/// are marked (high bit set) for the blend.
-const SHIFT_TAIL: [u8; 48] = {
-    let mut t = [0x80u8; 48];
-    let mut i: u8 = 0;
-    while i < 16 {
-        t[16 + i as usize] = i;
-        i += 1;
-    }
-    t
-};
-
 /// Appends the last `n` bytes of a message (`1 <= n <= 15`) to `x`, the folded state of
 /// everything before them (a 128-bit value congruent to the message up to there, standing
 /// in its last 16-byte block). `end` is the message's last 16 bytes: the `16 - n` bytes
@@ -669,8 +658,8 @@ const SHIFT_TAIL: [u8; 48] = {
 #[target_feature(enable = "pclmulqdq,sse4.1")]
 pub(super) fn fold_tail(x: __m128i, end: &[u8; 16], n: usize) -> __m128i {
     debug_assert!((1..16).contains(&n));
-    let up = table16(&SHIFT_TAIL, n);
-    let down = table16(&SHIFT_TAIL, n + 16);
+    let up = table16(&SHIFT_IN, n);
+    let down = table16(&SHIFT_IN, n + 16);
     let head = _mm_shuffle_epi8(x, up);
     let last = _mm_blendv_epi8(_mm_shuffle_epi8(x, down), load16(end), down);
     _mm_xor_si128(fold128(head, _mm_set_epi64x(K128.1, K128.0)), last)
