@@ -7,11 +7,11 @@
 
 #![forbid(unsafe_code)]
 
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-use crate::backend::Avx2;
 #[cfg(all(target_arch = "aarch64", target_endian = "little"))]
 use crate::backend::Neon;
 use crate::backend::Scalar;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use crate::backend::{Avx2, Avx512};
 use crate::types::Params;
 use crate::{DType, Element, Error, Fp8Mode, MAX_INPUTS, Op, Reduction};
 
@@ -21,6 +21,9 @@ use crate::{DType, Element, Error, Fp8Mode, MAX_INPUTS, Op, Reduction};
 pub enum Backend {
     /// Portable safe Rust, always available: the oracle.
     Scalar,
+    /// x86_64 with AVX-512F, AVX-512BW and AVX-512DQ (Intel Skylake-SP and later, AMD Zen 4
+    /// and later), the OS saving the ZMM state: 512-bit kernels with masked tails.
+    Avx512,
     /// x86_64 with AVX2 and F16C (Intel Haswell and later, AMD Zen and later).
     Avx2,
     /// aarch64 (little-endian) with NEON (every AArch64 CPU).
@@ -29,12 +32,18 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, fastest first.
-    pub const ALL: [Backend; 3] = [Backend::Avx2, Backend::Neon, Backend::Scalar];
+    pub const ALL: [Backend; 4] = [
+        Backend::Avx512,
+        Backend::Avx2,
+        Backend::Neon,
+        Backend::Scalar,
+    ];
 
-    /// Lower-case name: `scalar`, `avx2`, `neon`.
+    /// Lower-case name: `scalar`, `avx512`, `avx2`, `neon`.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Scalar => "scalar",
+            Backend::Avx512 => "avx512",
             Backend::Avx2 => "avx2",
             Backend::Neon => "neon",
         }
@@ -44,7 +53,9 @@ impl Backend {
     pub const fn is_compiled(self) -> bool {
         match self {
             Backend::Scalar => true,
-            Backend::Avx2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
+            Backend::Avx512 | Backend::Avx2 => {
+                cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
+            }
             Backend::Neon => cfg!(all(target_arch = "aarch64", target_endian = "little")),
         }
     }
@@ -54,6 +65,7 @@ impl Backend {
     pub const fn features(self) -> &'static [&'static str] {
         match self {
             Backend::Scalar => &[],
+            Backend::Avx512 => &["avx512f", "avx512bw", "avx512dq"],
             Backend::Avx2 => &["avx2", "f16c"],
             Backend::Neon => &["neon"],
         }
@@ -87,7 +99,7 @@ pub enum Phase<'a, T: Element> {
     Finish(&'a [T::Acc], &'a mut [T]),
 }
 
-/// The reduction engine. Implemented by [`Scalar`], `Avx2`, `Neon` and [`Auto`]; every
+/// The reduction engine. Implemented by [`Scalar`], `Avx512`, `Avx2`, `Neon` and [`Auto`]; every
 /// method gives identical bits on every backend.
 ///
 /// **Canonical order.** Per element, inputs are combined left to right in input order,
@@ -343,6 +355,9 @@ fn check_bytes(dtype: DType, len: usize) -> Result<(), Error> {
 pub enum Auto {
     /// See [`Scalar`].
     Scalar(Scalar),
+    /// See `Avx512`.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    Avx512(Avx512),
     /// See `Avx2`.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     Avx2(Avx2),
@@ -365,6 +380,8 @@ impl Auto {
     pub fn with_backend(backend: Backend) -> Option<Self> {
         match backend {
             Backend::Scalar => Some(Auto::Scalar(Scalar)),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Backend::Avx512 => Avx512::new().map(Auto::Avx512),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Backend::Avx2 => Avx2::new().map(Auto::Avx2),
             #[cfg(all(target_arch = "aarch64", target_endian = "little"))]
@@ -389,6 +406,8 @@ macro_rules! dispatch {
     ($self:expr, $e:ident => $call:expr) => {
         match $self {
             Auto::Scalar($e) => $call,
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx512($e) => $call,
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx2($e) => $call,
             #[cfg(all(target_arch = "aarch64", target_endian = "little"))]

@@ -12,11 +12,11 @@ mod error;
 mod proto;
 mod types;
 
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub use backend::Avx2;
 #[cfg(all(target_arch = "aarch64", target_endian = "little"))]
 pub use backend::Neon;
 pub use backend::Scalar;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub use backend::{Avx2, Avx512};
 pub use convert::{
     bf16_to_f32, e4m3_to_f32, e5m2_to_f32, f16_to_f32, f32_to_bf16, f32_to_e4m3, f32_to_e5m2,
     f32_to_f16,

@@ -2,7 +2,7 @@
 //! every type × both FP8 modes, lengths 0..=200 and a few large ones, misaligned slices,
 //! N = 1..=16 inputs, NaN/±0/±Inf/subnormals mixed in; the typed, byte-level, in-place and
 //! streaming entry points against each other; errors leave the output untouched.
-//! `OFFLOAD_REQUIRE_BACKENDS=avx2,scalar` makes a missing backend a failure.
+//! `OFFLOAD_REQUIRE_BACKENDS=avx512,avx2,scalar` makes a missing backend a failure.
 
 #![allow(
     clippy::unwrap_used,
@@ -21,8 +21,8 @@ use offload_sharp_reduce::{
 };
 use offload_testkit::Rng;
 
-/// Every (operation, type) pair the plain entry points accept (under Miri, which runs
-/// only `Scalar`, a spread-out quarter of them plus every SUM).
+/// Every (operation, type) pair the plain entry points accept (under Miri, a spread-out
+/// quarter of them plus every SUM).
 fn combos() -> Vec<(Op, DType)> {
     let mut v = Vec::new();
     for dtype in DType::ALL {
@@ -126,10 +126,10 @@ fn all_backends_match_scalar_on_large_inputs() {
     }
 }
 
-/// Outputs of 16 MiB and more are written around the caches (Avx2), from the first aligned
-/// element on: every start within an aligned block (0 bytes, a whole element, a few
-/// elements past it, and one byte off, where no element is aligned and the ordinary stores
-/// are kept), for the four store shapes (128-byte steps, bf16, f16, FP8).
+/// Outputs of 16 MiB and more are written around the caches (Avx512, Avx2), from the first
+/// aligned element on: every start within a 64-byte aligned block (0 bytes, a whole element,
+/// a few elements past it, and one byte off, where no element is aligned and the ordinary
+/// stores are kept), for the four store shapes (whole-vector steps, bf16, f16, FP8).
 #[test]
 fn all_backends_match_scalar_on_outputs_past_the_non_temporal_threshold() {
     if cfg!(miri) {
@@ -143,8 +143,8 @@ fn all_backends_match_scalar_on_outputs_past_the_non_temporal_threshold() {
         let ins = views(&bufs);
         let r = Op::Sum.with_fp8(modes(dtype)[0]);
         let want = run_bytes(&Scalar, r, dtype, &ins, len * size);
-        let mut out = vec![0u8; len * size + 64];
-        let base = out.as_ptr().align_offset(32);
+        let mut out = vec![0u8; len * size + 128];
+        let base = out.as_ptr().align_offset(64);
         for extra in [0, size, 3 * size, 1] {
             let at = base + extra;
             for (name, e) in engines() {

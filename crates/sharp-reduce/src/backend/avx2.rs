@@ -14,6 +14,9 @@
 //! Conversions, all exact and equal to [`crate::convert`]:
 //! - f16 ↔ f32: F16C `vcvtph2ps` / `vcvtps2ph` with round-to-nearest-even (0 mismatches
 //!   over all inputs against `half`; the tests check all 2^16 and a dense 2^32 sample).
+//!   Under Miri, which cannot run `vcvtps2ph` and whose `vcvtph2ps` drops NaN payloads and
+//!   signs, both are done in integer arithmetic (the rounding as f32 → FP8 below); unit
+//!   tests check them against the instructions on every f16 code and every f32 pattern.
 //! - bf16 → f32: each 32-bit lane holds two codes; the high one masked is the odd element's
 //!   f32, the low one shifted up the even element's, so the accumulators hold even and odd
 //!   elements apart and no shuffle is needed either way (the store rounds each into the high
@@ -36,24 +39,25 @@
 
 use core::arch::x86_64::{
     __m128i, __m256, __m256d, __m256i, _CMP_EQ_OQ, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
-    _MM_FROUND_TO_NEAREST_INT, _mm_loadu_si128, _mm_sfence, _mm_storeu_si128, _mm_stream_si128,
-    _mm256_add_epi8, _mm256_add_epi16, _mm256_add_epi32, _mm256_add_epi64, _mm256_add_pd,
-    _mm256_add_ps, _mm256_and_pd, _mm256_and_ps, _mm256_and_si256, _mm256_andnot_si256,
-    _mm256_blendv_epi8, _mm256_blendv_pd, _mm256_blendv_ps, _mm256_castpd_si256,
-    _mm256_castps_si256, _mm256_castsi256_pd, _mm256_castsi256_ps, _mm256_castsi256_si128,
-    _mm256_cmp_pd, _mm256_cmp_ps, _mm256_cmpeq_epi8, _mm256_cmpeq_epi16, _mm256_cmpeq_epi32,
-    _mm256_cmpeq_epi64, _mm256_cmpgt_epi32, _mm256_cmpgt_epi64, _mm256_cvtepu8_epi16,
-    _mm256_cvtph_ps, _mm256_cvtps_ph, _mm256_extracti128_si256, _mm256_loadu_si256,
-    _mm256_max_epi8, _mm256_max_epi16, _mm256_max_epi32, _mm256_max_epu8, _mm256_max_epu16,
-    _mm256_max_epu32, _mm256_min_epi8, _mm256_min_epi16, _mm256_min_epi32, _mm256_min_epu8,
-    _mm256_min_epu16, _mm256_min_epu32, _mm256_mul_epu32, _mm256_mul_pd, _mm256_mul_ps,
-    _mm256_mullo_epi16, _mm256_mullo_epi32, _mm256_or_pd, _mm256_or_ps, _mm256_or_si256,
-    _mm256_packus_epi16, _mm256_packus_epi32, _mm256_permute2x128_si256, _mm256_permute4x64_epi64,
-    _mm256_permutevar8x32_epi32, _mm256_set1_epi8, _mm256_set1_epi16, _mm256_set1_epi32,
-    _mm256_set1_epi64x, _mm256_set1_pd, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_si256,
-    _mm256_shuffle_ps, _mm256_slli_epi16, _mm256_slli_epi32, _mm256_slli_epi64, _mm256_srli_epi16,
-    _mm256_srli_epi32, _mm256_srli_epi64, _mm256_storeu_si256, _mm256_stream_si256,
-    _mm256_sub_epi32, _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm256_xor_si256,
+    _MM_FROUND_TO_NEAREST_INT, _mm_loadu_si128, _mm_packus_epi32, _mm_sfence, _mm_storeu_si128,
+    _mm_stream_si128, _mm256_add_epi8, _mm256_add_epi16, _mm256_add_epi32, _mm256_add_epi64,
+    _mm256_add_pd, _mm256_add_ps, _mm256_and_pd, _mm256_and_ps, _mm256_and_si256,
+    _mm256_andnot_si256, _mm256_blendv_epi8, _mm256_blendv_pd, _mm256_blendv_ps,
+    _mm256_castpd_si256, _mm256_castps_si256, _mm256_castsi256_pd, _mm256_castsi256_ps,
+    _mm256_castsi256_si128, _mm256_cmp_pd, _mm256_cmp_ps, _mm256_cmpeq_epi8, _mm256_cmpeq_epi16,
+    _mm256_cmpeq_epi32, _mm256_cmpeq_epi64, _mm256_cmpgt_epi32, _mm256_cmpgt_epi64,
+    _mm256_cvtepu8_epi16, _mm256_cvtepu16_epi32, _mm256_cvtph_ps, _mm256_cvtps_ph,
+    _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_max_epi8, _mm256_max_epi16,
+    _mm256_max_epi32, _mm256_max_epu8, _mm256_max_epu16, _mm256_max_epu32, _mm256_min_epi8,
+    _mm256_min_epi16, _mm256_min_epi32, _mm256_min_epu8, _mm256_min_epu16, _mm256_min_epu32,
+    _mm256_mul_epu32, _mm256_mul_pd, _mm256_mul_ps, _mm256_mullo_epi16, _mm256_mullo_epi32,
+    _mm256_or_pd, _mm256_or_ps, _mm256_or_si256, _mm256_packus_epi16, _mm256_packus_epi32,
+    _mm256_permute2x128_si256, _mm256_permute4x64_epi64, _mm256_permutevar8x32_epi32,
+    _mm256_set1_epi8, _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_pd,
+    _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_shuffle_ps, _mm256_slli_epi16,
+    _mm256_slli_epi32, _mm256_slli_epi64, _mm256_srli_epi16, _mm256_srli_epi32, _mm256_srli_epi64,
+    _mm256_storeu_si256, _mm256_stream_si256, _mm256_sub_epi32, _mm256_unpackhi_ps,
+    _mm256_unpacklo_ps, _mm256_xor_si256,
 };
 
 use crate::backend::scalar;
@@ -283,7 +287,7 @@ fn load<const F: u8>(b: &[u8]) -> V4 {
     match F {
         F16 => {
             for (k, v) in v.iter_mut().enumerate() {
-                *v = si(_mm256_cvtph_ps(ld128(&b[16 * k..])));
+                *v = si(f16_widen(ld128(&b[16 * k..])));
             }
         }
         BF16 => {
@@ -318,7 +322,7 @@ fn load<const F: u8>(b: &[u8]) -> V4 {
                 .into_iter()
                 .enumerate()
                 {
-                    let f = _mm256_cvtph_ps(half);
+                    let f = f16_widen(half);
                     let f = if F == E5M2 {
                         fp8_nan(f, _mm256_cmp_ps::<_CMP_UNORD_Q>(f, f))
                     } else {
@@ -424,6 +428,80 @@ fn fp8_rne<const F: u8>(x: __m256i, sat: bool) -> __m256i {
     _mm256_or_si256(code, sign)
 }
 
+/// 8 f16 codes → f32, exact; NaN made quiet with its payload kept (`vcvtph2ps`; under Miri
+/// [`f16_widen_int`]).
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn f16_widen(h: __m128i) -> __m256 {
+    if cfg!(miri) {
+        ps(f16_widen_int(h))
+    } else {
+        _mm256_cvtph_ps(h)
+    }
+}
+
+/// [`f16_widen`] without `vcvtph2ps`: the code's exponent and mantissa shifted to the f32
+/// mantissa's top are an f32 2^112 times too small (a subnormal one for subnormal codes),
+/// so one multiply by 2^112 rebiases exactly; exponent 31 becomes Inf, or a NaN with the
+/// quiet bit set and the payload kept.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn f16_widen_int(h: __m128i) -> __m256i {
+    let x = _mm256_cvtepu16_epi32(h);
+    let sign = _mm256_slli_epi32::<16>(_mm256_and_si256(x, _mm256_set1_epi32(0x8000)));
+    let m = _mm256_slli_epi32::<13>(_mm256_and_si256(x, _mm256_set1_epi32(0x7FFF)));
+    let f = si(_mm256_mul_ps(ps(m), ps(_mm256_set1_epi32(0x7780_0000))));
+    let f = _mm256_or_si256(f, sign);
+    // Exponent 31: 0x0F80_0000 | payload << 13 in `m`; OR-ing 0x7000_0000 makes it 0x7F8….
+    let special = _mm256_or_si256(_mm256_or_si256(m, sign), _mm256_set1_epi32(0x7000_0000));
+    let big = _mm256_cmpgt_epi32(m, _mm256_set1_epi32(0x0F7F_FFFF));
+    let f = _mm256_blendv_epi8(f, special, big);
+    let nan = _mm256_cmpgt_epi32(m, _mm256_set1_epi32(0x0F80_0000));
+    _mm256_or_si256(f, _mm256_and_si256(nan, _mm256_set1_epi32(0x0040_0000)))
+}
+
+/// 8 f32 → f16 codes, round to nearest even, subnormals kept, overflow → ±Inf, NaN made
+/// quiet with the top payload bits (`vcvtps2ph`; under Miri [`f16_narrow_int`]).
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn f16_narrow(x: __m256i) -> __m128i {
+    if cfg!(miri) {
+        f16_narrow_int(x)
+    } else {
+        _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(ps(x))
+    }
+}
+
+/// [`f16_narrow`] without `vcvtps2ph`: integer RNE in the normal range, the "magic add"
+/// of 0.5 (whose ulp is 2^-24, the f16 subnormal step) below 2^-14, then overflow and NaN.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn f16_narrow_int(x: __m256i) -> __m128i {
+    let abs = _mm256_and_si256(x, _mm256_set1_epi32(i32::MAX));
+    let sign = _mm256_and_si256(_mm256_srli_epi32::<16>(x), _mm256_set1_epi32(0x8000));
+    let lsb = _mm256_and_si256(_mm256_srli_epi32::<13>(abs), _mm256_set1_epi32(1));
+    let r = _mm256_add_epi32(_mm256_add_epi32(abs, _mm256_set1_epi32(0xFFF)), lsb);
+    let normal = _mm256_sub_epi32(_mm256_srli_epi32::<13>(r), _mm256_set1_epi32(112 << 10));
+    let half = _mm256_set1_epi32(0x3F00_0000);
+    let sub = _mm256_sub_epi32(si(_mm256_add_ps(ps(abs), ps(half))), half);
+    let tiny = _mm256_cmpgt_epi32(_mm256_set1_epi32(0x3880_0000), abs);
+    let code = _mm256_blendv_epi8(normal, sub, tiny);
+    let over = _mm256_cmpgt_epi32(code, _mm256_set1_epi32(0x7BFF));
+    let code = _mm256_blendv_epi8(code, _mm256_set1_epi32(0x7C00), over);
+    let payload = _mm256_and_si256(_mm256_srli_epi32::<13>(abs), _mm256_set1_epi32(0x03FF));
+    let nan = _mm256_cmpgt_epi32(abs, _mm256_set1_epi32(0x7F80_0000));
+    let code = _mm256_blendv_epi8(
+        code,
+        _mm256_or_si256(payload, _mm256_set1_epi32(0x7E00)),
+        nan,
+    );
+    let code = _mm256_or_si256(code, sign);
+    _mm_packus_epi32(
+        _mm256_castsi256_si128(code),
+        _mm256_extracti128_si256::<1>(code),
+    )
+}
+
 /// Accumulator lanes → one output step (rounded once for the narrow floats).
 #[inline]
 #[target_feature(enable = "avx2,f16c")]
@@ -438,11 +516,7 @@ fn store_nt<const F: u8>(v: V4, sat: bool, b: &mut [u8], nt: bool) {
     match F {
         F16 => {
             for (k, v) in v.into_iter().enumerate() {
-                st128_nt(
-                    &mut b[16 * k..],
-                    _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(ps(v)),
-                    nt,
-                );
+                st128_nt(&mut b[16 * k..], f16_narrow(v), nt);
             }
         }
         BF16 => {
@@ -837,3 +911,65 @@ fn fused_part<const F: u8, const OP: u8, T: Element>(
 }
 
 super::driver::drivers!("avx2,f16c", 128);
+
+#[cfg(all(test, not(miri)))]
+mod tests {
+    use core::arch::x86_64::{
+        _MM_FROUND_TO_NEAREST_INT, _mm_cmpeq_epi16, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm256_add_epi32, _mm256_cmpeq_epi32, _mm256_cvtph_ps, _mm256_cvtps_ph,
+        _mm256_movemask_epi8, _mm256_set1_epi32, _mm256_setr_epi32,
+    };
+
+    /// The integer f16 → f32 conversion (Miri's) equals `vcvtph2ps` on every f16 code.
+    #[test]
+    fn integer_f16_widen_matches_vcvtph2ps() {
+        #[target_feature(enable = "avx2,f16c")]
+        fn check() {
+            let mut codes = [0u8; 16];
+            for base in (0..=u16::MAX).step_by(8) {
+                for (c, i) in codes.chunks_exact_mut(2).zip(base..=base + 7) {
+                    c.copy_from_slice(&i.to_le_bytes());
+                }
+                // SAFETY: `codes` is 16 readable bytes; the load is unaligned.
+                let h = unsafe { _mm_loadu_si128(codes.as_ptr().cast()) };
+                let (got, want) = (super::f16_widen_int(h), super::si(_mm256_cvtph_ps(h)));
+                assert_eq!(
+                    _mm256_movemask_epi8(_mm256_cmpeq_epi32(got, want)),
+                    -1,
+                    "codes from {base:#06x}"
+                );
+            }
+        }
+        if crate::detect::avx2() {
+            // SAFETY: the CPU has AVX2 and F16C (checked).
+            unsafe { check() }
+        } else {
+            std::eprintln!("f16 widen: skipped, no AVX2/F16C here");
+        }
+    }
+
+    /// The integer f32 → f16 rounding (Miri's) equals `vcvtps2ph` on every f32 pattern.
+    #[test]
+    fn integer_f16_narrow_matches_vcvtps2ph() {
+        #[target_feature(enable = "avx2,f16c")]
+        fn check() {
+            let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            for base in (0..=u32::MAX).step_by(8) {
+                let x = _mm256_add_epi32(lanes, _mm256_set1_epi32(base.cast_signed()));
+                let got = super::f16_narrow_int(x);
+                let want = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(super::ps(x));
+                assert_eq!(
+                    _mm_movemask_epi8(_mm_cmpeq_epi16(got, want)),
+                    0xFFFF,
+                    "f32 patterns from {base:#010x}"
+                );
+            }
+        }
+        if crate::detect::avx2() {
+            // SAFETY: the CPU has AVX2 and F16C (checked).
+            unsafe { check() }
+        } else {
+            std::eprintln!("f16 narrow: skipped, no AVX2/F16C here");
+        }
+    }
+}
