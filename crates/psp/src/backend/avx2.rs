@@ -572,10 +572,9 @@ fn crypt(
     crypt_from(ks, nonce, text, s, decrypt, 2)
 }
 
-/// [`crypt`] with the first block's counter `first` (`Avx512` hands its last partial
-/// 256 bytes over here).
+/// [`crypt`] with the first block's counter `first`.
 #[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
-pub(super) fn crypt_from(
+fn crypt_from(
     ks: &KeyState,
     nonce: &[u8; NONCE_LEN],
     text: &mut [u8],

@@ -18,9 +18,13 @@
 //! unrolled, peeled 256-byte steps 1.1-1.16x at 9000 bytes and 64 KiB); the first version
 //! of this kernel had four products per block and a loop over the round count.
 //!
-//! The rest after the last whole 256 bytes, every message shorter than 256 bytes (before
-//! any register of this kernel is set up), the associated data and the tag go through the
-//! `Avx2` code, which this CPU also runs, continuing the counter and the GHASH state. Open
+//! The rest after the last whole 256 bytes, and every message shorter than 256 bytes, take
+//! one pass of the same AES rounds on 1 to 4 registers (compiled per count) with AVX-512
+//! masked loads and stores: nothing is read or written past the buffer, and no copy of the
+//! data is made on the stack (`Avx2` pads a stack copy and wipes it). Its GHASH multiplies
+//! block `j` of `n` by `K^(n - j)` (the powers read from the key's table with masked loads
+//! too), one reduction. The associated data and the tag go through the `Avx2` code, which
+//! this CPU also runs, continuing the GHASH state. Open
 //! decrypts while hashing, compares the tag in constant time and, on a mismatch, runs the
 //! keystream over the buffer again: the buffer ends as it started, as with `Scalar`.
 //!
@@ -37,8 +41,9 @@ use core::arch::x86_64::{
     _mm256_extracti128_si256, _mm256_xor_si256, _mm512_add_epi32, _mm512_aesenc_epi128,
     _mm512_aesenclast_epi128, _mm512_broadcast_i32x4, _mm512_castsi512_si256,
     _mm512_clmulepi64_epi128, _mm512_extracti64x4_epi64, _mm512_inserti32x4, _mm512_loadu_si512,
-    _mm512_set_epi32, _mm512_setzero_si512, _mm512_shuffle_epi8, _mm512_shuffle_epi32,
-    _mm512_storeu_si512, _mm512_xor_si512,
+    _mm512_mask_storeu_epi8, _mm512_maskz_loadu_epi8, _mm512_maskz_mov_epi8, _mm512_set_epi32,
+    _mm512_setzero_si512, _mm512_shuffle_epi8, _mm512_shuffle_epi32, _mm512_storeu_si512,
+    _mm512_xor_si512,
 };
 
 use subtle::ConstantTimeEq;
@@ -178,40 +183,54 @@ fn power_regs(ks: &KeyState) -> Powers {
 }
 
 /// GHASH state update over 16 blocks given as 4 registers of raw (wire-order) bytes:
-/// `S' = (S ^ X1) K^16 + X2 K^15 + ... + X16 K^1`, one reduction. Each 128 x 128 product
-/// is Karatsuba's three 64 x 64 ones, as in `Avx2`'s `ghash_regs`: `lo = a0 b0`,
-/// `hi = a1 b1` and `(a0 ^ a1)(b0 ^ b1)`, whose sum, plus the sums of `lo` and `hi`, is the
-/// middle term (12 `vpclmulqdq` per 256 bytes where the schoolbook form takes 16).
+/// `S' = (S ^ X1) K^16 + X2 K^15 + ... + X16 K^1`, one reduction (see [`ghash_regs`]).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
 fn ghash16(s: __m128i, x: [__m512i; 4], powers: &Powers) -> __m128i {
+    ghash_regs(s, x, &powers.k, &powers.halves)
+}
+
+/// GHASH state update over the `4R` blocks of `x` (raw, wire-order bytes), block `j`
+/// multiplied by the power in lane `j % 4` of `k[j / 4]`, the state added to block 0, one
+/// reduction. Each 128 x 128 product is Karatsuba's three 64 x 64 ones, as in `Avx2`'s
+/// `ghash_regs`: `lo = a0 b0`, `hi = a1 b1` and `(a0 ^ a1)(b0 ^ b1)` (`halves` holds each
+/// power's two halves XORed), whose sum, plus the sums of `lo` and `hi`, is the middle term
+/// (12 `vpclmulqdq` per 256 bytes where the schoolbook form takes 16).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
+fn ghash_regs<const R: usize>(
+    s: __m128i,
+    x: [__m512i; R],
+    k: &[__m512i; R],
+    halves: &[__m512i; R],
+) -> __m128i {
     let rev = rev512();
     let mut lo = _mm512_setzero_si512();
     let mut mid = _mm512_setzero_si512();
     let mut hi = _mm512_setzero_si512();
-    for (i, ((&xi, &p), &k)) in x.iter().zip(&powers.k).zip(&powers.halves).enumerate() {
+    for (i, ((&xi, &p), &h)) in x.iter().zip(k).zip(halves).enumerate() {
         let mut v = _mm512_shuffle_epi8(xi, rev);
         if i == 0 {
             v = _mm512_xor_si512(v, _mm512_inserti32x4::<0>(_mm512_setzero_si512(), s));
         }
-        let halves = _mm512_xor_si512(v, _mm512_shuffle_epi32::<0x4E>(v));
+        let vh = _mm512_xor_si512(v, _mm512_shuffle_epi32::<0x4E>(v));
         lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128::<0x00>(v, p));
         hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128::<0x11>(v, p));
-        mid = _mm512_xor_si512(mid, _mm512_clmulepi64_epi128::<0x00>(halves, k));
+        mid = _mm512_xor_si512(mid, _mm512_clmulepi64_epi128::<0x00>(vh, h));
     }
     let (lo, hi) = (fold4(lo), fold4(hi));
     avx2::finish(lo, _mm_xor_si128(fold4(mid), _mm_xor_si128(lo, hi)), hi)
 }
 
-/// Encrypts (XORs the keystream into) the 16 blocks of `data`, counters in `ctr`
+/// Encrypts (XORs the keystream into) the `4R` blocks of `data`, counters in `ctr`
 /// (byte-reversed form). `ROUNDS` is a constant, so the rounds unroll.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
-fn ctr16<const ROUNDS: usize>(
+fn ctr_regs<const R: usize, const ROUNDS: usize>(
     ks: &KeyState,
-    ctr: [__m512i; 4],
-    data: [__m512i; 4],
-) -> [__m512i; 4] {
+    ctr: [__m512i; R],
+    data: [__m512i; R],
+) -> [__m512i; R] {
     let rev = rev512();
     let rk0 = _mm512_broadcast_i32x4(avx2::load16(&ks.round_keys[0]));
     let mut b = ctr.map(|c| _mm512_xor_si512(_mm512_shuffle_epi8(c, rev), rk0));
@@ -227,6 +246,85 @@ fn ctr16<const ROUNDS: usize>(
         *o = _mm512_xor_si512(_mm512_aesenclast_epi128(bi, last), d);
     }
     out
+}
+
+/// The mask of the first `min(len, 64)` bytes of a register.
+#[inline]
+const fn prefix_mask(len: usize) -> u64 {
+    if len >= 64 { u64::MAX } else { (1 << len) - 1 }
+}
+
+/// The first `min(bytes.len(), 64)` bytes of `bytes` in a register, zeros after them;
+/// nothing past them is read.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn load_prefix(bytes: &[u8]) -> __m512i {
+    // SAFETY: the mask selects only the first `min(len, 64)` bytes, which are readable; a
+    // masked load neither reads nor faults on the bytes it leaves out.
+    unsafe { _mm512_maskz_loadu_epi8(prefix_mask(bytes.len()), bytes.as_ptr().cast()) }
+}
+
+/// Writes the first `min(bytes.len(), 64)` bytes of `v` to `bytes`; nothing past them.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn store_prefix(bytes: &mut [u8], v: __m512i) {
+    // SAFETY: the mask selects only the first `min(len, 64)` bytes, which are writable; a
+    // masked store neither writes nor faults on the bytes it leaves out.
+    unsafe { _mm512_mask_storeu_epi8(bytes.as_mut_ptr().cast(), prefix_mask(bytes.len()), v) }
+}
+
+/// CTR and GHASH over `rest`, shorter than 256 bytes (what follows the whole chunks, or a
+/// whole short message), with the counters in `ctr` (block `j` of `rest` in lane `j % 4`
+/// of register `j / 4`): compiled for the number of 64-byte registers it covers.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
+fn crypt_rest<const ROUNDS: usize, const DECRYPT: bool>(
+    ks: &KeyState,
+    ctr: [__m512i; 4],
+    rest: &mut [u8],
+    s: __m128i,
+) -> __m128i {
+    match rest.len().div_ceil(64) {
+        0 => s,
+        1 => rest_regs::<1, ROUNDS, DECRYPT>(ks, [ctr[0]], rest, s),
+        2 => rest_regs::<2, ROUNDS, DECRYPT>(ks, [ctr[0], ctr[1]], rest, s),
+        3 => rest_regs::<3, ROUNDS, DECRYPT>(ks, [ctr[0], ctr[1], ctr[2]], rest, s),
+        _ => rest_regs::<4, ROUNDS, DECRYPT>(ks, ctr, rest, s),
+    }
+}
+
+/// [`crypt_rest`] on `R` registers (`64 (R - 1) < rest.len() <= 64 R`): masked loads (zeros
+/// past the end, nothing read past it), the same AES rounds as a whole chunk, masked
+/// stores (nothing written past the end), and GHASH of the ciphertext zero-padded to
+/// whole blocks: for `n` blocks, block `j` times `K^(n - j)`, the powers loaded from the
+/// key's table at `K^n` with masked loads (no power past `K^1` is read), one reduction.
+/// Sealing zeroes the keystream bytes past the end before hashing.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
+fn rest_regs<const R: usize, const ROUNDS: usize, const DECRYPT: bool>(
+    ks: &KeyState,
+    ctr: [__m512i; R],
+    rest: &mut [u8],
+    s: __m128i,
+) -> __m128i {
+    let len = rest.len();
+    debug_assert!(len > 64 * (R - 1) && len <= 64 * R);
+    let input: [__m512i; R] = core::array::from_fn(|r| load_prefix(&rest[64 * r..]));
+    let output = ctr_regs::<R, ROUNDS>(ks, ctr, input);
+    for (r, &o) in output.iter().enumerate() {
+        store_prefix(&mut rest[64 * r..], o);
+    }
+    let hashed = if DECRYPT {
+        input
+    } else {
+        core::array::from_fn(|r| _mm512_maskz_mov_epi8(prefix_mask(len - 64 * r), output[r]))
+    };
+    // `powers[i]` is `K^(16 - i)`: the `n` blocks take `powers[16 - n..]`, 64 bytes per
+    // register, the last register's load cut at the table's end.
+    let table = &ks.powers.as_flattened()[ks.powers.len() * 16 - len.div_ceil(16) * 16..];
+    let k: [__m512i; R] = core::array::from_fn(|r| load_prefix(&table[64 * r..]));
+    let halves = k.map(|p| _mm512_xor_si512(p, _mm512_shuffle_epi32::<0x4E>(p)));
+    ghash_regs(s, hashed, &k, &halves)
 }
 
 #[inline]
@@ -250,8 +348,9 @@ fn store4(chunk: &mut [u8; 256], v: [__m512i; 4]) {
 }
 
 /// CTR from counter 2 and GHASH (of the output when sealing, of the input when opening)
-/// over `text`: its whole 256-byte chunks here, the rest through `Avx2`. A message shorter
-/// than 256 bytes goes to `Avx2` whole, before the power and counter registers are built.
+/// over `text`: its whole 256-byte chunks, then the rest with masked loads and stores
+/// ([`crypt_rest`]). A message shorter than 256 bytes is only a rest: the chunk loop's power
+/// registers are not built for it.
 #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
 fn crypt(
     ks: &KeyState,
@@ -260,9 +359,6 @@ fn crypt(
     s: __m128i,
     decrypt: bool,
 ) -> __m128i {
-    if text.len() < 256 {
-        return avx2::crypt_from(ks, nonce, text, s, decrypt, 2);
-    }
     match (ks.rounds, decrypt) {
         (10, false) => crypt_rounds::<10, false>(ks, nonce, text, s),
         (10, true) => crypt_rounds::<10, true>(ks, nonce, text, s),
@@ -272,7 +368,7 @@ fn crypt(
 }
 
 /// [`crypt`] for a key of `ROUNDS` rounds and one direction (compiled once per pair, as in
-/// `Avx2`): the whole 256-byte chunks, then the rest through `Avx2` from the next counter.
+/// `Avx2`): the whole 256-byte chunks, then the rest from the next counters.
 /// Sealing hashes each chunk one chunk late, so the GHASH of chunk i - 1 and the AES rounds
 /// of chunk i are independent work; the first chunk is peeled, so the loop body is one
 /// straight block.
@@ -297,13 +393,12 @@ fn crypt_rounds<const ROUNDS: usize, const DECRYPT: bool>(
         )
     });
     let sixteen = _mm512_set_epi32(0, 0, 0, 16, 0, 0, 0, 16, 0, 0, 0, 16, 0, 0, 0, 16);
-    let (chunks, _) = text.as_chunks_mut::<256>();
-    let whole = chunks.len();
+    let (chunks, rest) = text.as_chunks_mut::<256>();
     let mut steps = chunks.iter_mut();
     if let Some(first) = steps.next() {
         let powers = power_regs(ks);
         let input = load4(first);
-        let mut previous = ctr16::<ROUNDS>(ks, ctr, input);
+        let mut previous = ctr_regs::<4, ROUNDS>(ks, ctr, input);
         ctr = ctr.map(|c| _mm512_add_epi32(c, sixteen));
         if DECRYPT {
             s = ghash16(s, input, &powers);
@@ -311,7 +406,7 @@ fn crypt_rounds<const ROUNDS: usize, const DECRYPT: bool>(
         store4(first, previous);
         for chunk in steps {
             let input = load4(chunk);
-            let output = ctr16::<ROUNDS>(ks, ctr, input);
+            let output = ctr_regs::<4, ROUNDS>(ks, ctr, input);
             ctr = ctr.map(|c| _mm512_add_epi32(c, sixteen));
             s = ghash16(s, if DECRYPT { input } else { previous }, &powers);
             store4(chunk, output);
@@ -321,13 +416,8 @@ fn crypt_rounds<const ROUNDS: usize, const DECRYPT: bool>(
             s = ghash16(s, previous, &powers);
         }
     }
-    // Blocks done: 16 per chunk; the counter continues from there (modulo 2^32).
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "the counter wraps modulo 2^32"
-    )]
-    let next = 2u32.wrapping_add((whole as u32).wrapping_mul(16));
-    avx2::crypt_from(ks, nonce, &mut text[whole * 256..], s, DECRYPT, next)
+    // `ctr` holds the next 16 counters (each `vpaddd` above wrapped modulo 2^32).
+    crypt_rest::<ROUNDS, DECRYPT>(ks, ctr, rest, s)
 }
 
 /// `block` byte-reversed, as a register.
