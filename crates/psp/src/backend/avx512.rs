@@ -248,6 +248,60 @@ fn ctr_regs<const R: usize, const ROUNDS: usize>(
     out
 }
 
+/// One step of the chunk loop: [`ctr_regs`] on 4 registers with [`ghash16`] of `hashed`
+/// (the previous chunk's output when sealing, this chunk's input when opening) written
+/// between its rounds: the products of register `i` after round `i + 1`, the fold and the
+/// reduction after round 5 (Biggers' interleave). LLVM reorders it anyway (the emitted
+/// loop still starts with the GHASH; why it is faster is not plain from the assembly): this
+/// shape sealed 9000 bytes at 12.1 GiB/s and 64 KiB at 12.6, against 11.4 and 11.6 for
+/// `ctr_regs` then `ghash16` (criterion, back-to-back runs, Sapphire Rapids class Xeon).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,avx2")]
+fn step<const ROUNDS: usize>(
+    ks: &KeyState,
+    ctr: [__m512i; 4],
+    data: [__m512i; 4],
+    s: __m128i,
+    hashed: [__m512i; 4],
+    powers: &Powers,
+) -> ([__m512i; 4], __m128i) {
+    let rev = rev512();
+    let rk0 = _mm512_broadcast_i32x4(avx2::load16(&ks.round_keys[0]));
+    let mut b = ctr.map(|c| _mm512_xor_si512(_mm512_shuffle_epi8(c, rev), rk0));
+    let mut lo = _mm512_setzero_si512();
+    let mut mid = _mm512_setzero_si512();
+    let mut hi = _mm512_setzero_si512();
+    let mut s_out = s;
+    for (r, rk) in ks.round_keys[..ROUNDS].iter().enumerate().skip(1) {
+        let k = _mm512_broadcast_i32x4(avx2::load16(rk));
+        for bi in &mut b {
+            *bi = _mm512_aesenc_epi128(*bi, k);
+        }
+        if let Some(&x) = hashed.get(r - 1) {
+            let i = r - 1;
+            let mut v = _mm512_shuffle_epi8(x, rev);
+            if i == 0 {
+                v = _mm512_xor_si512(v, _mm512_inserti32x4::<0>(_mm512_setzero_si512(), s));
+            }
+            let (p, h) = (powers.k[i], powers.halves[i]);
+            let vh = _mm512_xor_si512(v, _mm512_shuffle_epi32::<0x4E>(v));
+            lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128::<0x00>(v, p));
+            hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128::<0x11>(v, p));
+            mid = _mm512_xor_si512(mid, _mm512_clmulepi64_epi128::<0x00>(vh, h));
+        }
+        if r == 5 {
+            let (l, h) = (fold4(lo), fold4(hi));
+            s_out = avx2::finish(l, _mm_xor_si128(fold4(mid), _mm_xor_si128(l, h)), h);
+        }
+    }
+    let last = _mm512_broadcast_i32x4(avx2::load16(&ks.round_keys[ROUNDS]));
+    let mut out = b;
+    for ((o, bi), d) in out.iter_mut().zip(b).zip(data) {
+        *o = _mm512_xor_si512(_mm512_aesenclast_epi128(bi, last), d);
+    }
+    (out, s_out)
+}
+
 /// The mask of the first `min(len, 64)` bytes of a register.
 #[inline]
 const fn prefix_mask(len: usize) -> u64 {
@@ -406,9 +460,10 @@ fn crypt_rounds<const ROUNDS: usize, const DECRYPT: bool>(
         store4(first, previous);
         for chunk in steps {
             let input = load4(chunk);
-            let output = ctr_regs::<4, ROUNDS>(ks, ctr, input);
+            let hashed = if DECRYPT { input } else { previous };
+            let (output, s2) = step::<ROUNDS>(ks, ctr, input, s, hashed, &powers);
             ctr = ctr.map(|c| _mm512_add_epi32(c, sixteen));
-            s = ghash16(s, if DECRYPT { input } else { previous }, &powers);
+            s = s2;
             store4(chunk, output);
             previous = output;
         }
