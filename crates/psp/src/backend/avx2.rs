@@ -569,27 +569,13 @@ fn crypt(
     s: __m128i,
     decrypt: bool,
 ) -> __m128i {
-    crypt_from(ks, nonce, text, s, decrypt, 2)
-}
-
-/// [`crypt`] with the first block's counter `first`.
-#[target_feature(enable = "aes,avx2,vaes,vpclmulqdq,pclmulqdq")]
-fn crypt_from(
-    ks: &KeyState,
-    nonce: &[u8; NONCE_LEN],
-    text: &mut [u8],
-    s: __m128i,
-    decrypt: bool,
-    first: u32,
-) -> __m128i {
     let mut j = [0u8; 16];
     j[..NONCE_LEN].copy_from_slice(nonce);
-    j[12..].copy_from_slice(&first.to_be_bytes());
-    // Lanes: counters `first` and `first + 1`, byte-reversed (the counter is then dword 0
-    // of each lane).
+    j[15] = 2;
+    // Lanes: counters 2 and 3, byte-reversed (the counter is then dword 0 of each lane).
     let rev = rev_mask();
     let c2 = _mm_shuffle_epi8(load16(&j), rev);
-    j[12..].copy_from_slice(&first.wrapping_add(1).to_be_bytes());
+    j[15] = 3;
     let c3 = _mm_shuffle_epi8(load16(&j), rev);
     let ctr = _mm256_set_m128i(c3, c2);
     match (ks.rounds, decrypt) {
@@ -600,7 +586,7 @@ fn crypt_from(
     }
 }
 
-/// [`crypt_from`] for a key of `ROUNDS` rounds and one direction: steps of 256 bytes
+/// [`crypt`] for a key of `ROUNDS` rounds and one direction: steps of 256 bytes
 /// while they last, then at most one of 128, then the tail (< 128 bytes) through a
 /// zero-padded copy.
 #[inline]
