@@ -10,6 +10,46 @@ mod x86 {
 
     const UNKNOWN: u8 = 2;
     static AVX2: AtomicU8 = AtomicU8::new(UNKNOWN);
+    static AVX512: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    /// AVX-512F, BW and VL on top of [`avx2`]'s features, with the ZMM and opmask state
+    /// enabled by the OS.
+    pub(crate) fn avx512() -> bool {
+        if cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "avx512bw",
+            target_feature = "avx512vl",
+            target_feature = "avx2",
+            target_feature = "bmi1",
+            target_feature = "bmi2"
+        )) {
+            return true;
+        }
+        if cfg!(miri) || !avx2() {
+            return false;
+        }
+        match AVX512.load(Ordering::Relaxed) {
+            UNKNOWN => {
+                let yes = probe_avx512();
+                AVX512.store(u8::from(yes), Ordering::Relaxed);
+                yes
+            }
+            cached => cached == 1,
+        }
+    }
+
+    /// Called only once [`avx2`] said yes (so CPUID leaf 7 exists and XGETBV is available).
+    #[cold]
+    fn probe_avx512() -> bool {
+        let leaf7 = __cpuid_count(7, 0).ebx;
+        let f = leaf7 & (1 << 16) != 0;
+        let bw = leaf7 & (1 << 30) != 0;
+        let vl = leaf7 & (1 << 31) != 0;
+        // SAFETY: `avx2` saw CPUID leaf 1 report OSXSAVE, so XGETBV is available.
+        let xcr0 = unsafe { xcr0() };
+        // XCR0 bits 1-2 (XMM, YMM) and 5-7 (opmask, ZMM upper halves, ZMM16-31).
+        f && bw && vl && xcr0 & 0b1110_0110 == 0b1110_0110
+    }
 
     /// AVX2, BMI1 and BMI2, with the YMM state enabled by the OS.
     pub(crate) fn avx2() -> bool {
@@ -61,7 +101,7 @@ mod x86 {
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub(crate) use x86::avx2;
+pub(crate) use x86::{avx2, avx512};
 
 /// aarch64: NEON, which the AArch64 Linux ABI guarantees (the target enables it at compile
 /// time); false only on targets built without it.
@@ -90,5 +130,15 @@ mod tests {
             && std::is_x86_feature_detected!("bmi2");
         assert_eq!(super::avx2(), std_says);
         assert_eq!(super::avx2(), std_says);
+    }
+
+    #[test]
+    fn avx512_probe_agrees_with_std() {
+        let std_says = super::avx2()
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl");
+        assert_eq!(super::avx512(), std_says);
+        assert_eq!(super::avx512(), std_says);
     }
 }

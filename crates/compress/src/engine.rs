@@ -9,11 +9,11 @@
 #![forbid(unsafe_code)]
 
 use crate::Error;
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-use crate::backend::Avx2;
 #[cfg(target_arch = "aarch64")]
 use crate::backend::Neon;
 use crate::backend::Scalar;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use crate::backend::{Avx2, Avx512};
 use crate::deflate::inflate::SafeKernel;
 use crate::{deflate, lz4};
 
@@ -23,6 +23,9 @@ use crate::{deflate, lz4};
 pub enum Backend {
     /// Portable safe Rust, always available: the oracle.
     Scalar,
+    /// x86_64 with AVX-512F, BW and VL on top of `Avx2`'s features (Intel Skylake-SP,
+    /// AMD Zen 4 and later).
+    Avx512,
     /// x86_64 with AVX2, BMI1 and BMI2 (Intel Haswell, AMD Zen and later).
     Avx2,
     /// aarch64 with NEON.
@@ -31,12 +34,18 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, fastest first.
-    pub const ALL: [Backend; 3] = [Backend::Avx2, Backend::Neon, Backend::Scalar];
+    pub const ALL: [Backend; 4] = [
+        Backend::Avx512,
+        Backend::Avx2,
+        Backend::Neon,
+        Backend::Scalar,
+    ];
 
-    /// Lower-case name: `scalar`, `avx2`, `neon`.
+    /// Lower-case name: `scalar`, `avx512`, `avx2`, `neon`.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Scalar => "scalar",
+            Backend::Avx512 => "avx512",
             Backend::Avx2 => "avx2",
             Backend::Neon => "neon",
         }
@@ -46,7 +55,9 @@ impl Backend {
     pub const fn is_compiled(self) -> bool {
         match self {
             Backend::Scalar => true,
-            Backend::Avx2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
+            Backend::Avx512 | Backend::Avx2 => {
+                cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
+            }
             Backend::Neon => cfg!(target_arch = "aarch64"),
         }
     }
@@ -56,6 +67,7 @@ impl Backend {
     pub const fn features(self) -> &'static [&'static str] {
         match self {
             Backend::Scalar => &[],
+            Backend::Avx512 => &["avx512f", "avx512bw", "avx512vl", "avx2", "bmi1", "bmi2"],
             Backend::Avx2 => &["avx2", "bmi1", "bmi2"],
             Backend::Neon => &["neon"],
         }
@@ -209,6 +221,9 @@ pub trait Codec: Copy + core::fmt::Debug {
 pub enum Auto {
     /// See [`Scalar`].
     Scalar(Scalar),
+    /// See `Avx512`.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    Avx512(Avx512),
     /// See `Avx2`.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     Avx2(Avx2),
@@ -231,6 +246,8 @@ impl Auto {
     pub fn with_backend(backend: Backend) -> Option<Self> {
         match backend {
             Backend::Scalar => Some(Auto::Scalar(Scalar)),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Backend::Avx512 => Avx512::new().map(Auto::Avx512),
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Backend::Avx2 => Avx2::new().map(Auto::Avx2),
             #[cfg(target_arch = "aarch64")]
@@ -255,6 +272,8 @@ macro_rules! dispatch {
     ($self:expr, $e:ident => $call:expr) => {
         match $self {
             Auto::Scalar($e) => $call,
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Auto::Avx512($e) => $call,
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Auto::Avx2($e) => $call,
             #[cfg(target_arch = "aarch64")]

@@ -20,6 +20,8 @@ pub mod lz4;
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub use backend::Avx2;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub use backend::Avx512;
 #[cfg(target_arch = "aarch64")]
 pub use backend::Neon;
 pub use backend::Scalar;

@@ -510,11 +510,11 @@ unsafe fn decode_fast(input: &[u8], output: &mut [u8], start: usize) -> (usize, 
 }
 
 /// The Adler-32 modulus.
-const ADLER_MOD: u64 = 65_521;
+pub(super) const ADLER_MOD: u64 = 65_521;
 /// 32-byte chunks summed before the lanes are folded into the scalar sums: every lane
 /// stays below 2^32 (the prefix-sum lanes, the largest, reach about
 /// `1024^2 / 2 * 8 * 255 < 2^31`).
-const ADLER_CHUNKS: usize = 1024;
+pub(super) const ADLER_CHUNKS: usize = 1024;
 
 /// Adler-32 over 32-byte chunks in AVX2 lanes.
 ///
@@ -529,7 +529,7 @@ const ADLER_CHUNKS: usize = 1024;
 /// eight 32-bit lanes. Every [`ADLER_CHUNKS`] chunks the lanes are added up and reduced
 /// modulo 65521 in 64-bit scalars; the last `< 32` bytes go through the portable kernel.
 #[target_feature(enable = "avx2")]
-fn adler32_avx2(adler: u32, data: &[u8]) -> u32 {
+pub(super) fn adler32_avx2(adler: u32, data: &[u8]) -> u32 {
     let mut a = u64::from(adler & 0xFFFF) % ADLER_MOD;
     let mut b = u64::from(adler >> 16) % ADLER_MOD;
     let (chunks, tail) = data.as_chunks::<32>();
@@ -1131,11 +1131,14 @@ unsafe fn copy_periodic(to: *mut u8, d: usize, len: usize) {
 /// least 8 bytes), so nothing past the returned length is written.
 ///
 /// # Safety
-/// The CPU must support AVX2, BMI1 and BMI2; `input.len() <= lz4::MAX_INPUT`, in the
-/// 16-bit layout (`P = Small`) `input.len() < LIMIT_64K`, and without `LIMITED`
-/// `output.len() >= max_compressed_len(input.len())`.
-#[target_feature(enable = "avx2,bmi1,bmi2")]
-unsafe fn compress_kernel<P: block::Positions, const LIMITED: bool>(
+/// The CPU must support AVX2, BMI1 and BMI2 and `M`'s features; `input.len() <=
+/// lz4::MAX_INPUT`, in the 16-bit layout (`P = Small`) `input.len() < LIMIT_64K`, and
+/// without `LIMITED` `output.len() >= max_compressed_len(input.len())`.
+///
+/// `M` supplies the literal moves (this backend's or `Avx512`'s); everything else, and so
+/// every output byte, is the same for both.
+#[inline(always)]
+pub(super) unsafe fn compress_body<P: block::Positions, const LIMITED: bool, M: Lz4Moves>(
     table: &mut block::Table,
     input: &[u8],
     output: &mut [u8],
@@ -1229,22 +1232,13 @@ unsafe fn compress_kernel<P: block::Positions, const LIMITED: bool>(
                     *dst.add(token_at) = (literals as u8) << 4;
                 }
             }
-            let (s, d) = (src.add(anchor), dst.add(op));
-            if op + literals + 8 <= out_len {
-                // Reads end by `ip + 7 < end`; writes by `op + literals + 7 < out_len`.
-                let mut i = 0;
-                loop {
-                    d.add(i)
-                        .cast::<u64>()
-                        .write_unaligned(s.add(i).cast::<u64>().read_unaligned());
-                    i += 8;
-                    if i >= literals {
-                        break;
-                    }
-                }
-            } else {
-                core::ptr::copy_nonoverlapping(s, d, literals);
-            }
+            // With room, reads end by `ip + 7 < end` and writes by `op + literals + 7 < out_len`.
+            M::literals(
+                dst.add(op),
+                src.add(anchor),
+                literals,
+                op + literals + 8 <= out_len,
+            );
             op += literals;
 
             loop {
@@ -1358,6 +1352,110 @@ unsafe fn put_length_raw(dst: *mut u8, mut op: usize, mut len: usize) -> usize {
     op + 1
 }
 
+/// The parts of the LZ4 compressor's kernel ([`compress_body`]) that differ between the
+/// x86 backends, and the kernel compiled with each one's features.
+pub(super) trait Lz4Moves {
+    /// `compress_body::<P, LIMITED, Self>` inside a function enabling the backend's features.
+    ///
+    /// # Safety
+    /// The CPU must support the backend's features; the rest as [`compress_body`].
+    unsafe fn kernel<P: block::Positions, const LIMITED: bool>(
+        table: &mut block::Table,
+        input: &[u8],
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error>;
+
+    /// Copies the `n` bytes at `s` to `d` (distinct ranges).
+    ///
+    /// # Safety
+    /// `s .. s + n` readable and `d .. d + n` writable; with `room`, also 7 bytes more of
+    /// each, and what is written past `d + n` is overwritten later.
+    unsafe fn literals(d: *mut u8, s: *const u8, n: usize, room: bool);
+}
+
+impl Lz4Moves for Avx2 {
+    #[inline(always)]
+    unsafe fn kernel<P: block::Positions, const LIMITED: bool>(
+        table: &mut block::Table,
+        input: &[u8],
+        output: &mut [u8],
+        acceleration: u32,
+    ) -> Result<usize, Error> {
+        // SAFETY: the caller's promise.
+        unsafe { compress_kernel::<P, LIMITED>(table, input, output, acceleration) }
+    }
+
+    /// 8-byte moves with room, `copy_nonoverlapping` without (a 16-byte move measured no
+    /// faster).
+    #[inline(always)]
+    unsafe fn literals(d: *mut u8, s: *const u8, n: usize, room: bool) {
+        // SAFETY: with `room`, every move ends by `n + 7` (the caller's bound); without,
+        // exactly `n` bytes.
+        unsafe {
+            if room {
+                let mut i = 0;
+                loop {
+                    d.add(i)
+                        .cast::<u64>()
+                        .write_unaligned(s.add(i).cast::<u64>().read_unaligned());
+                    i += 8;
+                    if i >= n {
+                        break;
+                    }
+                }
+            } else {
+                core::ptr::copy_nonoverlapping(s, d, n);
+            }
+        }
+    }
+}
+
+/// The LZ4 compressor for AVX2, BMI1 and BMI2 ([`compress_body`] with [`Avx2`]'s moves).
+///
+/// # Safety
+/// As [`compress_body`].
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+unsafe fn compress_kernel<P: block::Positions, const LIMITED: bool>(
+    table: &mut block::Table,
+    input: &[u8],
+    output: &mut [u8],
+    acceleration: u32,
+) -> Result<usize, Error> {
+    // SAFETY: the caller's promise.
+    unsafe { compress_body::<P, LIMITED, Avx2>(table, input, output, acceleration) }
+}
+
+/// [`Codec::lz4_compress_block`] on `M`'s kernel: the layout (16-bit positions below
+/// `LIMIT_64K`) and the room checks (only when the output is under `max_compressed_len`)
+/// chosen once per block.
+///
+/// # Safety
+/// The CPU must support `M`'s backend's features.
+pub(super) unsafe fn lz4_compress<M: Lz4Moves>(
+    workspace: &mut crate::lz4::Workspace,
+    input: &[u8],
+    output: &mut [u8],
+    acceleration: u32,
+) -> Result<usize, Error> {
+    crate::lz4::check_input_len(input)?;
+    let acceleration = acceleration.clamp(1, block::MAX_ACCELERATION);
+    let table = &mut workspace.table;
+    let roomy = output.len() >= crate::lz4::max_compressed_len(input.len());
+    let small = input.len() < block::LIMIT_64K;
+    // SAFETY: the caller guarantees the features; the input's length was checked, the
+    // 16-bit layout is chosen only below `LIMIT_64K`, and `LIMITED` is false only when the
+    // output holds `max_compressed_len` bytes.
+    unsafe {
+        match (small, roomy) {
+            (true, true) => M::kernel::<block::Small, false>(table, input, output, acceleration),
+            (true, false) => M::kernel::<block::Small, true>(table, input, output, acceleration),
+            (false, true) => M::kernel::<block::Large, false>(table, input, output, acceleration),
+            (false, false) => M::kernel::<block::Large, true>(table, input, output, acceleration),
+        }
+    }
+}
+
 /// How many bytes at `src + a` and `src + b` agree, stopping at `limit` (`a < b <= limit`):
 /// 8 bytes at a time, the first difference by counting trailing zeros of the XOR.
 ///
@@ -1397,30 +1495,8 @@ impl Codec for Avx2 {
         output: &mut [u8],
         acceleration: u32,
     ) -> Result<usize, Error> {
-        crate::lz4::check_input_len(input)?;
-        let acceleration = acceleration.clamp(1, block::MAX_ACCELERATION);
-        let table = &mut workspace.table;
-        let roomy = output.len() >= crate::lz4::max_compressed_len(input.len());
-        let small = input.len() < block::LIMIT_64K;
-        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2; the input's length
-        // was checked, the 16-bit layout is chosen only below `LIMIT_64K`, and `LIMITED` is
-        // false only when the output holds `max_compressed_len` bytes.
-        unsafe {
-            match (small, roomy) {
-                (true, true) => {
-                    compress_kernel::<block::Small, false>(table, input, output, acceleration)
-                }
-                (true, false) => {
-                    compress_kernel::<block::Small, true>(table, input, output, acceleration)
-                }
-                (false, true) => {
-                    compress_kernel::<block::Large, false>(table, input, output, acceleration)
-                }
-                (false, false) => {
-                    compress_kernel::<block::Large, true>(table, input, output, acceleration)
-                }
-            }
-        }
+        // SAFETY: an `Avx2` exists only on a CPU with AVX2, BMI1 and BMI2.
+        unsafe { lz4_compress::<Self>(workspace, input, output, acceleration) }
     }
 
     fn adler32(&self, adler: u32, data: &[u8]) -> u32 {
