@@ -1,6 +1,6 @@
 //! SHARP reductions: every `offload-sharp-reduce` backend this CPU runs beside a naive fused
-//! loop and naive pairwise passes, both compiled for this CPU's AVX2/F16C/FMA (the stand-in
-//! for `-C target-cpu=native`, enabled per function so the rest of the workspace builds for
+//! loop and naive pairwise passes, both compiled for this CPU's AVX-512 or AVX2/F16C/FMA (the
+//! stand-in for `-C target-cpu=native`, enabled per function so the rest of the workspace builds for
 //! the baseline target).
 //!
 //! - `sharp_reduce/sum_f32_x<N>_<size>` and `sharp_reduce/sum_bf16_x<N>_<size>`, ids
@@ -121,35 +121,52 @@ fn pairwise_bf16(ins: &[&[u16]], out: &mut [u16]) {
     }
 }
 
-/// The naive loops compiled for this CPU: on x86_64 with AVX2, F16C and FMA enabled (when
-/// the CPU has them), elsewhere as they are (NEON is the aarch64 baseline). The generic loops
-/// above are `#[inline(always)]` so that they are compiled inside these wrappers: without it
-/// the wrappers were a jump to a copy built for the x86_64 baseline (SSE2), which made the
+/// The naive loops compiled for this CPU: on x86_64 with AVX-512 (F, BW, VL, DQ) where the
+/// CPU has it, else with AVX2, F16C and FMA, elsewhere as they are (NEON is the aarch64
+/// baseline): the stand-in for `-C target-cpu=native`. The generic loops above are
+/// `#[inline(always)]` so that they are compiled inside these wrappers: without it the
+/// wrappers were a jump to a copy built for the x86_64 baseline (SSE2), which made the
 /// fused bf16 loop about half as fast as its AVX2 build and our ratios over it too flattering.
 mod native {
     #[cfg(target_arch = "x86_64")]
     mod x86 {
-        #[target_feature(enable = "avx2,f16c,fma")]
-        pub(super) fn fused_f32(ins: &[&[f32]], out: &mut [f32]) {
-            super::super::fused_f32(ins, out);
+        macro_rules! tier {
+            ($tier:ident, $features:literal) => {
+                pub(super) mod $tier {
+                    #[target_feature(enable = $features)]
+                    pub(crate) fn fused_f32(ins: &[&[f32]], out: &mut [f32]) {
+                        super::super::super::fused_f32(ins, out);
+                    }
+                    #[target_feature(enable = $features)]
+                    pub(crate) fn pairwise_f32(ins: &[&[f32]], out: &mut [f32]) {
+                        super::super::super::pairwise_f32(ins, out);
+                    }
+                    #[target_feature(enable = $features)]
+                    pub(crate) fn fused_bf16(ins: &[&[u16]], out: &mut [u16]) {
+                        super::super::super::fused_bf16(ins, out);
+                    }
+                    #[target_feature(enable = $features)]
+                    pub(crate) fn pairwise_bf16(ins: &[&[u16]], out: &mut [u16]) {
+                        super::super::super::pairwise_bf16(ins, out);
+                    }
+                }
+            };
         }
-        #[target_feature(enable = "avx2,f16c,fma")]
-        pub(super) fn pairwise_f32(ins: &[&[f32]], out: &mut [f32]) {
-            super::super::pairwise_f32(ins, out);
-        }
-        #[target_feature(enable = "avx2,f16c,fma")]
-        pub(super) fn fused_bf16(ins: &[&[u16]], out: &mut [u16]) {
-            super::super::fused_bf16(ins, out);
-        }
-        #[target_feature(enable = "avx2,f16c,fma")]
-        pub(super) fn pairwise_bf16(ins: &[&[u16]], out: &mut [u16]) {
-            super::super::pairwise_bf16(ins, out);
-        }
+        tier!(avx512, "avx512f,avx512bw,avx512vl,avx512dq,avx2,f16c,fma");
+        tier!(avx2, "avx2,f16c,fma");
 
-        pub(super) fn available() -> bool {
+        pub(super) fn avx2() -> bool {
             std::is_x86_feature_detected!("avx2")
                 && std::is_x86_feature_detected!("f16c")
                 && std::is_x86_feature_detected!("fma")
+        }
+
+        pub(super) fn avx512() -> bool {
+            avx2()
+                && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("avx512dq")
         }
     }
 
@@ -157,9 +174,15 @@ mod native {
         ($name:ident, $t:ty) => {
             pub(crate) fn $name(ins: &[&[$t]], out: &mut [$t]) {
                 #[cfg(target_arch = "x86_64")]
-                if x86::available() {
-                    // SAFETY: `available()` checked that this CPU has AVX2, F16C and FMA.
-                    return unsafe { x86::$name(ins, out) };
+                {
+                    if x86::avx512() {
+                        // SAFETY: `avx512()` checked every feature this tier enables.
+                        return unsafe { x86::avx512::$name(ins, out) };
+                    }
+                    if x86::avx2() {
+                        // SAFETY: `avx2()` checked that this CPU has AVX2, F16C and FMA.
+                        return unsafe { x86::avx2::$name(ins, out) };
+                    }
                 }
                 super::$name(ins, out);
             }
