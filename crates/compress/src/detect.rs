@@ -28,10 +28,15 @@ mod x86 {
         if cfg!(miri) || !avx2() {
             return false;
         }
-        match AVX512.load(Ordering::Relaxed) {
+        cached(&AVX512, probe_avx512)
+    }
+
+    /// `probe`'s answer, asked once and kept in `cell`.
+    fn cached(cell: &AtomicU8, probe: fn() -> bool) -> bool {
+        match cell.load(Ordering::Relaxed) {
             UNKNOWN => {
-                let yes = probe_avx512();
-                AVX512.store(u8::from(yes), Ordering::Relaxed);
+                let yes = probe();
+                cell.store(u8::from(yes), Ordering::Relaxed);
                 yes
             }
             cached => cached == 1,
@@ -63,14 +68,7 @@ mod x86 {
         if cfg!(miri) {
             return false;
         }
-        match AVX2.load(Ordering::Relaxed) {
-            UNKNOWN => {
-                let yes = probe();
-                AVX2.store(u8::from(yes), Ordering::Relaxed);
-                yes
-            }
-            cached => cached == 1,
-        }
+        cached(&AVX2, probe)
     }
 
     #[cold]

@@ -572,6 +572,12 @@ fn lanes_sum(v: __m256i) -> u64 {
     let mut lanes = [0u8; 32];
     // SAFETY: `lanes` is 32 writable bytes; the store has no alignment requirement.
     unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), v) };
+    u32_sum(&lanes)
+}
+
+/// The sum of the little-endian `u32`s in `lanes` (a vector's lanes, stored), in 64 bits.
+#[inline]
+pub(super) fn u32_sum(lanes: &[u8]) -> u64 {
     let (words, _) = lanes.as_chunks::<4>();
     words
         .iter()

@@ -3,7 +3,7 @@
 //!
 //! What AVX-512 changes, kernel by kernel:
 //! - **LZ4 compression**: `Avx2`'s kernel (liblz4's fast mode on raw pointers, the same
-//!   bytes), compiled with these features and given two moves of its own ([`Lz4Moves`]).
+//!   bytes), compiled with these features and given its own literal moves ([`Lz4Moves`]).
 //!   A sequence's literals are copied with 64-byte masked loads and stores: exact, so one
 //!   move without a loop for runs of up to 64 bytes (most are under 16) and no separate
 //!   path near the end of the output; `Avx2` loops over 8-byte moves and takes
@@ -31,7 +31,9 @@ use core::arch::x86_64::{
 };
 
 use super::Avx2;
-use super::avx2::{ADLER_CHUNKS, ADLER_MOD, Lz4Moves, adler32_avx2, compress_body, lz4_compress};
+use super::avx2::{
+    ADLER_CHUNKS, ADLER_MOD, Lz4Moves, adler32_avx2, compress_body, lz4_compress, u32_sum,
+};
 use crate::engine::{Backend, Codec};
 use crate::lz4::block;
 use crate::{Error, deflate};
@@ -171,11 +173,7 @@ fn lanes_sum(v: core::arch::x86_64::__m512i) -> u64 {
     let mut lanes = [0u8; 64];
     // SAFETY: `lanes` is 64 writable bytes; the store has no alignment requirement.
     unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), v) };
-    let (words, _) = lanes.as_chunks::<4>();
-    words
-        .iter()
-        .map(|w| u64::from(u32::from_le_bytes(*w)))
-        .sum()
+    u32_sum(&lanes)
 }
 
 impl Codec for Avx512 {
