@@ -20,8 +20,8 @@
 
 #![forbid(unsafe_code)]
 
-use crate::engine::TAG_LEN;
-use crate::header::{BASE_HEADER_LEN, Header, HeaderRepr, check_fixed};
+use crate::engine::{NONCE_LEN, TAG_LEN};
+use crate::header::{BASE_HEADER_LEN, Header, HeaderRepr, VC_LEN, check_fixed};
 use crate::{Cipher, Error, RxSa, TxSa, Version};
 
 /// The PSP UDP destination port.
@@ -154,20 +154,44 @@ fn parse_ip(pkt: &[u8]) -> Result<Ip, Error> {
 
 /// The Internet checksum of an IPv4 header whose checksum field is taken as zero.
 fn ipv4_checksum(header: &[u8]) -> u16 {
-    // The one's-complement sum of the 16-bit words with the checksum field (word 5) taken
-    // as zero: sum every word as a plain integer, take word 5 back out, then fold. (IPv4
-    // headers have an even length; an odd last byte would be padded with zero.)
+    fold_checksum(word_sum(header) - word(header, 5))
+}
+
+/// [`ipv4_checksum`] of `header` with Total Length `total_len` and Protocol `protocol`,
+/// whatever those fields hold now.
+fn ipv4_checksum_with(header: &[u8], total_len: u16, protocol: u8) -> u16 {
+    // Words 1 (Total Length), 4 (TTL, Protocol) and 5 (the checksum) taken back out (each
+    // was summed in, so nothing underflows), and the new words 1 and 4 added.
+    let ttl = header.get(8).copied().unwrap_or(0);
+    fold_checksum(
+        word_sum(header) - word(header, 1) - word(header, 4) - word(header, 5)
+            + u32::from(total_len)
+            + u32::from(u16::from_be_bytes([ttl, protocol])),
+    )
+}
+
+/// The 16-bit big-endian words of `header` summed as plain integers. (IPv4 headers have
+/// an even length; an odd last byte would be padded with zero.)
+fn word_sum(header: &[u8]) -> u32 {
     let (words, rest) = header.as_chunks::<2>();
-    let mut sum: u32 = words
+    let sum: u32 = words
         .iter()
         .map(|w| u32::from(u16::from_be_bytes(*w)))
         .sum();
-    if let Some(&last) = rest.first() {
-        sum += u32::from(last) << 8;
-    }
-    if let Some(w) = words.get(5) {
-        sum -= u32::from(u16::from_be_bytes(*w));
-    }
+    sum + rest.first().map_or(0, |&last| u32::from(last) << 8)
+}
+
+/// Word `i` of `header`, 0 past its end.
+fn word(header: &[u8], i: usize) -> u32 {
+    header
+        .as_chunks::<2>()
+        .0
+        .get(i)
+        .map_or(0, |w| u32::from(u16::from_be_bytes(*w)))
+}
+
+/// The one's-complement of the one's-complement sum whose plain-integer sum is `sum`.
+fn fold_checksum(mut sum: u32) -> u16 {
     while sum > 0xFFFF {
         sum = (sum & 0xFFFF) + (sum >> 16);
     }
@@ -184,9 +208,13 @@ fn rewrite_ip(buf: &mut [u8], v6: bool, header_len: usize, total_len: usize, pro
         buf[6] = protocol;
         put16(buf, 4, u16::try_from(total_len - 40).unwrap_or(u16::MAX));
     } else {
+        let len = u16::try_from(total_len).unwrap_or(u16::MAX);
+        // The checksum of the header as it will be, summed before the two fields are
+        // written: read after those narrow writes, the sum's wide loads would wait for
+        // them to retire (the store buffer cannot forward them).
+        let sum = ipv4_checksum_with(&buf[..header_len], len, protocol);
         buf[9] = protocol;
-        put16(buf, 2, u16::try_from(total_len).unwrap_or(u16::MAX));
-        let sum = ipv4_checksum(&buf[..header_len]);
+        put16(buf, 2, len);
         put16(buf, 10, sum);
     }
 }
@@ -359,8 +387,15 @@ pub fn encapsulate_at<C: Cipher>(
     put16(udp, 6, 0);
 
     let (psp, rest) = out[psp_at..].split_at_mut(psp_len - ICV_LEN);
-    repr.emit(&mut Header::new_unchecked(&mut *psp))?;
-    let nonce = Header::new_unchecked(&*psp).nonce();
+    // The header and the nonce from the values, not read back from the packet (see
+    // `HeaderRepr::to_bytes`); constant-length copies, so each is a few wide stores.
+    let head = repr.to_bytes();
+    match psp.get_mut(..BASE_HEADER_LEN + VC_LEN) {
+        Some(h) if repr.vc.is_some() => h.copy_from_slice(&head),
+        _ => psp[..BASE_HEADER_LEN].copy_from_slice(&head[..BASE_HEADER_LEN]),
+    }
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&head[4..BASE_HEADER_LEN]);
     let aad_len = if repr.version.is_gmac() {
         psp.len()
     } else {
