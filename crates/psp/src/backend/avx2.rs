@@ -451,7 +451,13 @@ pub(super) fn ghash_padded(mut s: __m128i, data: &[u8], ks: &KeyState) -> __m128
             s = ghash_regs(s, load_regs::<4>(chunk), &powers);
         }
     }
-    if !tail.is_empty() {
+    let (whole, part) = tail.as_chunks::<16>();
+    if part.is_empty() {
+        // Whole blocks (PSP's 16 bytes) are read where they are: copied into a padded
+        // array first, they were read back with wide loads from narrower stores, which
+        // cannot forward and wait for the copy to retire (about 5 % of a 1500-byte encap).
+        s = ghash_n(s, whole, whole.len(), ks);
+    } else {
         let mut blocks = [[0u8; 16]; 8];
         for (b, src) in blocks.iter_mut().zip(tail.chunks(16)) {
             b[..src.len()].copy_from_slice(src);
