@@ -225,8 +225,8 @@ fn lookup_runner(backend: Backend, flows: usize) -> Runner {
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     // As many probes as flows (at most 1M), so that a row meets its table as cold as
     // traffic over that many flows would; 16K keys cycled through would keep a 1M-flow
-    // table's touched buckets in cache and report a rate no such data plane sees (2.5 times higher
-    // at 1M flows here).
+    // table's touched buckets in cache and report a rate no such data plane sees (2.5
+    // times higher at 1M flows here).
     let stream = flows.clamp(PROBES, 1 << 20) / LOOKUPS_PER_CALL * LOOKUPS_PER_CALL;
     let probes: Vec<Ipv4Tuple> = (0..stream)
         .map(|_| {

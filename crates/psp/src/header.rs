@@ -398,28 +398,25 @@ impl HeaderRepr {
     /// The header's bytes (the first [`header_len`](Self::header_len) of them; zeros after
     /// a header without VC), as [`emit`](Self::emit) writes them.
     ///
-    /// Built from the fields as integers, so the compiler keeps it in registers and writes
-    /// it with a few wide stores. Encapsulation reads the header back at once (nonce,
+    /// Built in a local array of constant size, which the compiler keeps in registers and
+    /// stores with a few wide moves. Encapsulation reads the header back at once (nonce,
     /// associated data), and wide loads of bytes just written one field at a time cannot
     /// take them from the store buffer: they wait for the stores to retire instead.
     #[inline(always)]
     pub(crate) fn to_bytes(self) -> [u8; BASE_HEADER_LEN + VC_LEN] {
-        let flags = u8::from(self.sample) << 7
-            | u8::from(self.drop_after_sample) << 6
-            | (self.version.as_u8() & 0x0F) << 2
-            | u8::from(self.vc.is_some()) << 1
-            | 0x01;
-        let hdr_ext_len = if self.vc.is_some() { 2 } else { 1 };
         let mut b = [0u8; BASE_HEADER_LEN + VC_LEN];
-        b[..4].copy_from_slice(&[
-            self.next_header,
-            hdr_ext_len,
-            self.crypt_offset & 0x3F,
-            flags,
-        ]);
-        b[field::SPI].copy_from_slice(&self.spi.to_be_bytes());
-        b[field::IV].copy_from_slice(&self.iv.to_be_bytes());
-        b[field::VC].copy_from_slice(&self.vc.unwrap_or(0).to_be_bytes());
+        let mut header = Header::new_unchecked(&mut b);
+        header.set_next_header(self.next_header);
+        header.set_hdr_ext_len(if self.vc.is_some() { 2 } else { 1 });
+        header.set_crypt_offset(self.crypt_offset);
+        header.set_fixed_bit(true);
+        header.set_sample(self.sample);
+        header.set_drop_after_sample(self.drop_after_sample);
+        header.set_version(self.version.as_u8());
+        header.set_vc_present(self.vc.is_some());
+        header.set_spi(self.spi);
+        header.set_iv(self.iv);
+        header.set_vc(self.vc.unwrap_or(0));
         b
     }
 }
