@@ -20,7 +20,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::engine::{NONCE_LEN, TAG_LEN};
+use crate::engine::TAG_LEN;
 use crate::header::{BASE_HEADER_LEN, Header, HeaderRepr, VC_LEN, check_fixed};
 use crate::{Cipher, Error, RxSa, TxSa, Version};
 
@@ -394,8 +394,7 @@ pub fn encapsulate_at<C: Cipher>(
         Some(h) if repr.vc.is_some() => h.copy_from_slice(&head),
         _ => psp[..BASE_HEADER_LEN].copy_from_slice(&head[..BASE_HEADER_LEN]),
     }
-    let mut nonce = [0u8; NONCE_LEN];
-    nonce.copy_from_slice(&head[4..BASE_HEADER_LEN]);
+    let nonce = Header::new_unchecked(&head).nonce();
     let aad_len = if repr.version.is_gmac() {
         psp.len()
     } else {
