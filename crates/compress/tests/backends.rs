@@ -338,9 +338,15 @@ fn checksums_identical() {
         ]);
     }
     for (name, codec) in others() {
-        for input in &inputs {
-            for &len in &lens {
-                for misalign in [0, 1, 7] {
+        for &len in &lens {
+            for (i, input) in inputs.iter().enumerate() {
+                for (m, misalign) in [0, 1, 7].into_iter().enumerate() {
+                    // Under Miri, which emulates every vector instruction, each length runs
+                    // once, on one input at one misalignment, the pairs taking turns
+                    // (every pair meets about 8 lengths); natively, every pair.
+                    if cfg!(miri) && (i, m) != (len % 3, (len / 3) % 3) {
+                        continue;
+                    }
                     let Some(data) = input.get(misalign..misalign + len) else {
                         continue;
                     };
@@ -436,9 +442,12 @@ fn hostile_offsets_and_cuts_identical() {
         block.truncate(len);
         let seqs = sequences(&block);
         for (name, codec) in others_shared() {
-            for &(token_at, offset_at, op) in seqs.iter().step_by(seq_step) {
+            for (k, &(token_at, offset_at, op)) in seqs.iter().step_by(seq_step).enumerate() {
                 if let Some(offset_at) = offset_at {
-                    for offset in [0, 1, 7, 8, 15, 16, 31, 32, op, op + 1, 65_535] {
+                    let offsets = [0, 1, 7, 8, 15, 16, 31, 32, op, op + 1, 65_535];
+                    // Under Miri, a third of the offsets per sequence, taking turns.
+                    let every = if cfg!(miri) { 3 } else { 1 };
+                    for &offset in offsets.iter().skip(k % every).step_by(every) {
                         let Ok(offset) = u16::try_from(offset) else {
                             continue;
                         };
