@@ -56,8 +56,8 @@ use core::arch::x86_64::{
     _mm256_set1_epi8, _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_pd,
     _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_shuffle_ps, _mm256_slli_epi16,
     _mm256_slli_epi32, _mm256_slli_epi64, _mm256_srli_epi16, _mm256_srli_epi32, _mm256_srli_epi64,
-    _mm256_storeu_si256, _mm256_stream_si256, _mm256_sub_epi32, _mm256_unpackhi_ps,
-    _mm256_unpacklo_ps, _mm256_xor_si256,
+    _mm256_storeu_si256, _mm256_stream_si256, _mm256_sub_epi32, _mm256_testz_si256,
+    _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm256_xor_si256,
 };
 
 use crate::backend::scalar;
@@ -794,10 +794,34 @@ fn gt64<const F: u8>(a: __m256i, b: __m256i) -> __m256i {
 }
 
 /// NaN results of SUM, PROD and AVG become the canonical quiet NaN.
+///
+/// A step without a NaN (nearly every step of real data) is left as it is after one test:
+/// two unordered compares of the accumulators in pairs (true where either is NaN), their
+/// OR and a `vptest`, in place of four compares and four blends. f32 SUM of 4 inputs of
+/// 256 KiB, criterion on a Zen 3 guest (the naive fused loop's time over ours, same run):
+/// 0.91 with the blends on every step, 0.95 to 1.03 with the test.
 #[inline]
 #[target_feature(enable = "avx2,f16c")]
 fn settle<const F: u8, const OP: u8>(mut x: V4) -> V4 {
     if !matches!(OP, SUM | PROD | AVG) {
+        return x;
+    }
+    let any = if lanes_f32(F) {
+        let [a, b, c, d] = [ps(x[0]), ps(x[1]), ps(x[2]), ps(x[3])];
+        si(_mm256_or_ps(
+            _mm256_cmp_ps::<_CMP_UNORD_Q>(a, b),
+            _mm256_cmp_ps::<_CMP_UNORD_Q>(c, d),
+        ))
+    } else if F == F64 {
+        let [a, b, c, d] = [pd(x[0]), pd(x[1]), pd(x[2]), pd(x[3])];
+        sid(_mm256_or_pd(
+            _mm256_cmp_pd::<_CMP_UNORD_Q>(a, b),
+            _mm256_cmp_pd::<_CMP_UNORD_Q>(c, d),
+        ))
+    } else {
+        return x;
+    };
+    if _mm256_testz_si256(any, any) == 1 {
         return x;
     }
     for v in &mut x {
@@ -858,6 +882,31 @@ fn fused<const F: u8, const OP: u8, T: Element>(
     }
     let full = head + (len - head) / s * s;
     let mut off = head;
+    // Two steps per pass over the inputs for the formats read as they are (eight
+    // accumulators; the narrow floats' conversions would spill them): the inner loop's
+    // per-input cost (the input's pointer and length loaded, its bounds checked, the loop
+    // branch) is then paid per 256 bytes instead of per 128. f32 SUM of 256 KiB inputs,
+    // Zen 3 guest, criterion, one step and two alternating (the naive fused loop's time
+    // over ours): 4 inputs 0.88 to 0.95 and 0.99 to 1.03, 8 inputs 0.88 to 0.96 and 0.92
+    // to 0.97. (The naive loop has the input count as a constant: every pointer stays in
+    // a register and it reads 64 bytes of each input per pass.)
+    while !narrow(F) && off + 2 * s <= full {
+        let x0 = if in_place {
+            &out[off..off + 2 * s]
+        } else {
+            &bytes_of(inputs[0])[off..off + 2 * s]
+        };
+        let mut a = prep::<F, OP>(load::<F>(&x0[..s]), &k);
+        let mut b = prep::<F, OP>(load::<F>(&x0[s..]), &k);
+        for x in others {
+            let v = &bytes_of(x)[off..off + 2 * s];
+            a = comb::<F, OP>(a, prep::<F, OP>(load::<F>(&v[..s]), &k));
+            b = comb::<F, OP>(b, prep::<F, OP>(load::<F>(&v[s..]), &k));
+        }
+        store_settled::<F, OP>(a, k.sat, &mut out[off..off + s], nt);
+        store_settled::<F, OP>(b, k.sat, &mut out[off + s..off + 2 * s], nt);
+        off += 2 * s;
+    }
     while off < full {
         let x0 = if in_place {
             load::<F>(&out[off..off + s])
