@@ -4,8 +4,10 @@
 //! generics: per step of 32 elements (f16, bf16, FP8) or 128 bytes (everything else), the
 //! step of input 0 is loaded into four 256-bit accumulators, every further input's step is
 //! loaded and combined into them in input order, and the result is stored (rounded once for
-//! the narrow floats). The inner loop runs over inputs, the outer over elements, so each
-//! output element is the left fold of the scalar definition; there is no FMA anywhere.
+//! the narrow floats); everything but the narrow floats takes two steps (eight
+//! accumulators) per pass over the inputs. The inner loop runs over inputs, the outer over
+//! elements, so each output element is the left fold of the scalar definition; there is no
+//! FMA anywhere.
 //! Tails shorter than a step go through a zero-padded stack buffer with the same code.
 //! Outputs of 16 MiB and more are stored non-temporally (`vmovntdq`), which spares the
 //! read of every output line before it is overwritten: with 4 inputs of 64 MiB each, f32
