@@ -4,10 +4,9 @@
 //! generics: per step of 32 elements (f16, bf16, FP8) or 128 bytes (everything else), the
 //! step of input 0 is loaded into four 256-bit accumulators, every further input's step is
 //! loaded and combined into them in input order, and the result is stored (rounded once for
-//! the narrow floats); everything but the narrow floats takes two steps (eight
-//! accumulators) per pass over the inputs. The inner loop runs over inputs, the outer over
-//! elements, so each output element is the left fold of the scalar definition; there is no
-//! FMA anywhere.
+//! the narrow floats); two steps (eight accumulators) are taken per pass over the inputs.
+//! The inner loop runs over inputs, the outer over elements, so each output element is the
+//! left fold of the scalar definition; there is no FMA anywhere.
 //! Tails shorter than a step go through a zero-padded stack buffer with the same code.
 //! Outputs of 16 MiB and more are stored non-temporally (`vmovntdq`), which spares the
 //! read of every output line before it is overwritten: with 4 inputs of 64 MiB each, f32
@@ -28,7 +27,8 @@
 //!   f32 subnormals. bf16 SUM of 4 inputs of 256 KiB, interleaved in one process (best of 60,
 //!   Zen 3 guest): 1.06–1.09× the former layout (in-lane unpacks and a pack), which was
 //!   1.13× the one before it (widening loads, a shift, a cross-lane permute at the store);
-//!   1.5–1.6× the naive fused loop compiled for AVX2.
+//!   1.5–1.6× the naive fused loop as it was then built (for the x86_64 baseline, not
+//!   inlined into its AVX2 wrapper; against its AVX2 build, see `fused`).
 //! - FP8 → f32: the byte is moved into an f16 bit pattern (E5M2 is the top byte of an f16;
 //!   E4M3 shifted by 7 is an f16 scaled by 2^-8, then multiplied by 256, exact) and widened
 //!   with `vcvtph2ps`; NaN lanes are replaced by the canonical decoded NaN.
@@ -884,15 +884,18 @@ fn fused<const F: u8, const OP: u8, T: Element>(
     }
     let full = head + (len - head) / s * s;
     let mut off = head;
-    // Two steps per pass over the inputs for the formats read as they are (eight
-    // accumulators; the narrow floats' conversions would spill them): the inner loop's
-    // per-input cost (the input's pointer and length loaded, its bounds checked, the loop
-    // branch) is then paid per 256 bytes instead of per 128. f32 SUM of 256 KiB inputs,
-    // Zen 3 guest, criterion, one step and two alternating (the naive fused loop's time
-    // over ours): 4 inputs 0.88 to 0.95 and 0.99 to 1.03, 8 inputs 0.88 to 0.96 and 0.92
-    // to 0.97. (The naive loop has the input count as a constant: every pointer stays in
-    // a register and it reads 64 bytes of each input per pass.)
-    while !narrow(F) && off + 2 * s <= full {
+    // Two steps (eight accumulators) per pass over the inputs: the inner loop's per-input
+    // cost (the input's pointer and length loaded, its bounds checked, the loop branch) is
+    // then paid per two steps instead of one. SUM of 4 inputs of 256 KiB, Zen 3 guest, the
+    // naive fused loop's time over ours (criterion, one step and two alternating): f32 0.88
+    // to 0.95 and 0.99 to 1.03 (8 inputs 0.88 to 0.96 and 0.92 to 0.97); bf16 1.00 to 1.23
+    // and 1.50 to 1.54 (8 inputs 0.93 to 1.03 and 1.06 to 1.38). Best of 20 × 200 calls,
+    // 4 inputs of 128 Ki elements: bf16 29.0–36.4 µs and 27.4–29.7 µs, f16 unchanged
+    // (22.6–27.4 and 22.7–23.9 µs), E4M3 168–179 µs and 150–165 µs, although its widening
+    // constants and temporaries then spill to the stack. (The naive loop has the input count
+    // as a constant: every pointer stays in a register and it reads 64 bytes of each input
+    // per pass.)
+    while off + 2 * s <= full {
         let x0 = if in_place {
             &out[off..off + 2 * s]
         } else {
