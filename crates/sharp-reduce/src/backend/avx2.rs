@@ -123,6 +123,23 @@ fn bytes_of<T: Element>(s: &[T]) -> &[u8] {
     unsafe { core::slice::from_raw_parts(s.as_ptr().cast::<u8>(), size_of_val(s)) }
 }
 
+/// `bytes_of(x)[off..off + n]` without the bounds check, for the hot loop of [`fused`]
+/// (which asserts once per call that every input is as long as the output): the check costs
+/// a load of the input's length, its scaling, a compare and a branch per input per pass.
+/// SUM of 4 inputs of 128 Ki elements, best of 20 × 200 calls, Zen 3 guest, four runs of
+/// each alternating: bf16 27.5–35.5 µs with the check, 24.9–30.2 µs without; f32 (inputs
+/// of 512 KiB, bound by L3) 34.4–35.8 and 34.3–35.5 µs.
+///
+/// # Safety
+/// `off + n <= size_of_val(x)`.
+#[inline(always)]
+unsafe fn window<T: Element>(x: &[T], off: usize, n: usize) -> &[u8] {
+    debug_assert!(off + n <= size_of_val(x));
+    // SAFETY: the caller's bound keeps `off..off + n` inside `x`'s bytes (see `bytes_of`
+    // for the byte view).
+    unsafe { core::slice::from_raw_parts(x.as_ptr().cast::<u8>().add(off), n) }
+}
+
 /// The bytes of a mutable element slice.
 fn bytes_of_mut<T: Element>(s: &mut [T]) -> &mut [u8] {
     let len = size_of_val(s);
@@ -871,6 +888,8 @@ fn fused<const F: u8, const OP: u8, T: Element>(
         inputs.get(1..).unwrap_or(&[])
     };
     let len = out.len();
+    // `window` below relies on this; the engine checks it for every call (`check_lens`).
+    assert!(others.iter().all(|x| size_of_val(*x) == len));
     // A large output is written around the caches, from its first 32-byte aligned byte on
     // (the bytes before it, fewer than a step, go the tail's way). Every step is a
     // multiple of 32 bytes, so every store after that is aligned.
@@ -904,7 +923,9 @@ fn fused<const F: u8, const OP: u8, T: Element>(
         let mut a = prep::<F, OP>(load::<F>(&x0[..s]), &k);
         let mut b = prep::<F, OP>(load::<F>(&x0[s..]), &k);
         for x in others {
-            let v = &bytes_of(x)[off..off + 2 * s];
+            // SAFETY: `off + 2 * s <= full <= len`, and every input is `len` bytes (asserted
+            // above).
+            let v = unsafe { window(x, off, 2 * s) };
             a = comb::<F, OP>(a, prep::<F, OP>(load::<F>(&v[..s]), &k));
             b = comb::<F, OP>(b, prep::<F, OP>(load::<F>(&v[s..]), &k));
         }
