@@ -903,17 +903,16 @@ fn fused<const F: u8, const OP: u8, T: Element>(
     }
     let full = head + (len - head) / s * s;
     let mut off = head;
-    // Two steps (eight accumulators) per pass over the inputs: the inner loop's per-input
-    // cost (the input's pointer and length loaded, its bounds checked, the loop branch) is
-    // then paid per two steps instead of one. SUM of 4 inputs of 256 KiB, Zen 3 guest, the
-    // naive fused loop's time over ours (criterion, one step and two alternating): f32 0.88
-    // to 0.95 and 0.99 to 1.03 (8 inputs 0.88 to 0.96 and 0.92 to 0.97); bf16 1.00 to 1.23
-    // and 1.50 to 1.54 (8 inputs 0.93 to 1.03 and 1.06 to 1.38). Best of 20 × 200 calls,
-    // 4 inputs of 128 Ki elements: bf16 29.0–36.4 µs and 27.4–29.7 µs, f16 unchanged
-    // (22.6–27.4 and 22.7–23.9 µs), E4M3 168–179 µs and 150–165 µs, although its widening
-    // constants and temporaries then spill to the stack. (The naive loop has the input count
-    // as a constant: every pointer stays in a register and it reads 64 bytes of each input
-    // per pass.)
+    // Two steps (eight accumulators) per pass over the inputs: the inner loop's per-input cost
+    // (the input's pointer loaded, the loop branch, and before `window` its length and a bounds
+    // check) is then paid per two steps instead of one. SUM of 4 inputs of 256 KiB, Zen 3
+    // guest, the naive fused loop's time over ours (criterion, one step and two alternating):
+    // f32 0.88 to 0.95 and 0.99 to 1.03 (8 inputs 0.88 to 0.96 and 0.92 to 0.97); bf16 1.00 to
+    // 1.28 and 1.22 to 1.54 (8 inputs 0.93 to 1.03 and 1.06 to 1.38). Best of 20 × 200 calls, 4
+    // inputs of 128 Ki elements: bf16 29.0–36.4 µs and 27.4–29.7 µs, f16 unchanged (22.6–27.4
+    // and 22.7–23.9 µs), E4M3 168–179 µs and 150–165 µs, although its widening constants and
+    // temporaries then spill to the stack. (The naive loop has the input count as a constant:
+    // every pointer stays in a register and it reads 64 bytes of each input per pass.)
     while off + 2 * s <= full {
         let x0 = if in_place {
             &out[off..off + 2 * s]
