@@ -123,23 +123,6 @@ fn bytes_of<T: Element>(s: &[T]) -> &[u8] {
     unsafe { core::slice::from_raw_parts(s.as_ptr().cast::<u8>(), size_of_val(s)) }
 }
 
-/// `bytes_of(x)[off..off + n]` without the bounds check, for the hot loop of [`fused`]
-/// (which asserts once per call that every input is as long as the output): the check costs
-/// a load of the input's length, its scaling, a compare and a branch per input per pass.
-/// SUM of 4 inputs of 128 Ki elements, best of 20 × 200 calls, Zen 3 guest, four runs of
-/// each alternating: bf16 27.5–35.5 µs with the check, 24.9–30.2 µs without; f32 (inputs
-/// of 512 KiB, bound by L3) 34.4–35.8 and 34.3–35.5 µs.
-///
-/// # Safety
-/// `off + n <= size_of_val(x)`.
-#[inline(always)]
-unsafe fn window<T: Element>(x: &[T], off: usize, n: usize) -> &[u8] {
-    debug_assert!(off + n <= size_of_val(x));
-    // SAFETY: the caller's bound keeps `off..off + n` inside `x`'s bytes (see `bytes_of`
-    // for the byte view).
-    unsafe { core::slice::from_raw_parts(x.as_ptr().cast::<u8>().add(off), n) }
-}
-
 /// The bytes of a mutable element slice.
 fn bytes_of_mut<T: Element>(s: &mut [T]) -> &mut [u8] {
     let len = size_of_val(s);
@@ -888,7 +871,8 @@ fn fused<const F: u8, const OP: u8, T: Element>(
         inputs.get(1..).unwrap_or(&[])
     };
     let len = out.len();
-    // `window` below relies on this; the engine checks it for every call (`check_lens`).
+    // The unchecked reads below rely on this; the engine checks it for every call
+    // (`check_lens`).
     assert!(others.iter().all(|x| size_of_val(*x) == len));
     // A large output is written around the caches, from its first 32-byte aligned byte on
     // (the bytes before it, fewer than a step, go the tail's way). Every step is a
@@ -904,15 +888,16 @@ fn fused<const F: u8, const OP: u8, T: Element>(
     let full = head + (len - head) / s * s;
     let mut off = head;
     // Two steps (eight accumulators) per pass over the inputs: the inner loop's per-input cost
-    // (the input's pointer loaded, the loop branch, and before `window` its length and a bounds
-    // check) is then paid per two steps instead of one. SUM of 4 inputs of 256 KiB, Zen 3
-    // guest, the naive fused loop's time over ours (criterion, one step and two alternating):
-    // f32 0.88 to 0.95 and 0.99 to 1.03 (8 inputs 0.88 to 0.96 and 0.92 to 0.97); bf16 1.00 to
-    // 1.28 and 1.22 to 1.54 (8 inputs 0.93 to 1.03 and 1.06 to 1.38). Best of 20 × 200 calls, 4
-    // inputs of 128 Ki elements: bf16 29.0–36.4 µs and 27.4–29.7 µs, f16 unchanged (22.6–27.4
-    // and 22.7–23.9 µs), E4M3 168–179 µs and 150–165 µs, although its widening constants and
-    // temporaries then spill to the stack. (The naive loop has the input count as a constant:
-    // every pointer stays in a register and it reads 64 bytes of each input per pass.)
+    // (the input's pointer loaded, the loop branch, and before the reads were unchecked its
+    // length and a bounds check) is then paid per two steps instead of one. SUM of 4 inputs of
+    // 256 KiB, Zen 3 guest, the naive fused loop's time over ours (criterion, one step and two
+    // alternating): f32 0.88 to 0.95 and 0.99 to 1.03 (8 inputs 0.88 to 0.96 and 0.92 to 0.97);
+    // bf16 1.00 to 1.28 and 1.22 to 1.54 (8 inputs 0.93 to 1.03 and 1.06 to 1.38). Best of 20 ×
+    // 200 calls, 4 inputs of 128 Ki elements: bf16 29.0–36.4 µs and 27.4–29.7 µs, f16 unchanged
+    // (22.6–27.4 and 22.7–23.9 µs), E4M3 168–179 µs and 150–165 µs, although its widening
+    // constants and temporaries then spill to the stack. (The naive loop has the input count as
+    // a constant: every pointer stays in a register and it reads 64 bytes of each input per
+    // pass.)
     while off + 2 * s <= full {
         let x0 = if in_place {
             &out[off..off + 2 * s]
@@ -922,9 +907,14 @@ fn fused<const F: u8, const OP: u8, T: Element>(
         let mut a = prep::<F, OP>(load::<F>(&x0[..s]), &k);
         let mut b = prep::<F, OP>(load::<F>(&x0[s..]), &k);
         for x in others {
+            // Unchecked: a bounds check here costs a load of the input's length, its scaling,
+            // a compare and a branch per input per pass. SUM of 4 inputs of 128 Ki elements,
+            // best of 20 × 200 calls, Zen 3 guest, four runs of each alternating: bf16
+            // 27.5–35.5 µs with the check, 24.9–30.2 µs without; f32 (inputs of 512 KiB,
+            // bound by L3) 34.4–35.8 and 34.3–35.5 µs.
             // SAFETY: `off + 2 * s <= full <= len`, and every input is `len` bytes (asserted
             // above).
-            let v = unsafe { window(x, off, 2 * s) };
+            let v = unsafe { bytes_of(x).get_unchecked(off..off + 2 * s) };
             a = comb::<F, OP>(a, prep::<F, OP>(load::<F>(&v[..s]), &k));
             b = comb::<F, OP>(b, prep::<F, OP>(load::<F>(&v[s..]), &k));
         }
